@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Create (or reuse) the project's virtualenv with the pinned tools, and make the
+# collection importable as ansible_collections.skywalking.swck from this checkout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-}
+if [ -z "$PYTHON" ]; then
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1; then PYTHON=$candidate; break; fi
+  done
+fi
+[ -n "$PYTHON" ] || { echo "setup: Python 3.11 is required" >&2; exit 1; }
+
+VENV=.venv
+stamp="$VENV/.installed-$(cat requirements-dev.txt requirements.txt | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  echo "setup: creating $VENV with $($PYTHON --version) and the pinned requirements"
+  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet -r requirements-dev.txt
+  rm -f "$VENV"/.installed-*
+  touch "$stamp"
+fi
+
+# ansible_collections/skywalking/swck -> this checkout (relative, so clones can move)
+mkdir -p "$VENV/collections/ansible_collections/skywalking"
+ln -sfn ../../../.. "$VENV/collections/ansible_collections/skywalking/swck"

@@ -1,0 +1,230 @@
+# Copyright (c) skywalking.swck contributors
+# Licensed under the Apache License, Version 2.0 (see LICENSE)
+"""Pure handling of desired manifests: parse, validate, label, fingerprint.
+
+Nothing here talks to a cluster, so everything is unit tested directly.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+import re
+
+from .errors import SpecError
+
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+PART_OF_LABEL = "app.kubernetes.io/part-of"
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+MANAGED_BY = "skywalking.swck"
+PART_OF = "skywalking"
+APPLIED_ANNOTATION = "skywalking.swck/applied"
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_QUALIFIED_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_API_VERSION = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?v[0-9]+((alpha|beta)[0-9]+)?$")
+_KIND = re.compile(r"^[A-Z][A-Za-z0-9]*$")
+# Kinds whose names are DNS labels rather than subdomains.
+_LABEL_NAMED_KINDS = frozenset(["Namespace", "Service"])
+
+
+def ownership_labels(instance):
+    return {MANAGED_BY_LABEL: MANAGED_BY, PART_OF_LABEL: PART_OF, INSTANCE_LABEL: instance}
+
+
+def ownership_selector(instance):
+    """Label selector matching exactly the objects this instance owns."""
+    return "%s=%s,%s=%s" % (MANAGED_BY_LABEL, MANAGED_BY, INSTANCE_LABEL, instance)
+
+
+def is_dns_label(value):
+    return isinstance(value, str) and len(value) <= 63 and bool(_DNS_LABEL.match(value))
+
+
+def is_dns_subdomain(value):
+    return isinstance(value, str) and len(value) <= 253 and bool(_DNS_SUBDOMAIN.match(value))
+
+
+def is_label_value(value):
+    return isinstance(value, str) and len(value) <= 63 and bool(_LABEL_VALUE.match(value))
+
+
+def is_qualified_key(key):
+    """A label/annotation key: optional DNS-subdomain prefix and a name of <= 63 chars."""
+    if not isinstance(key, str) or not key:
+        return False
+    prefix, _, name = key.rpartition("/")
+    if "/" in key and not is_dns_subdomain(prefix):
+        return False
+    return len(name) <= 63 and bool(_QUALIFIED_NAME.match(name))
+
+
+def validate_instance(instance, field="instance"):
+    if not is_label_value(instance) or not instance:
+        raise SpecError(field, "%r is not a valid label value (1-63 characters: letters, digits, '-', '_', '.', "
+                               "starting and ending with a letter or digit)" % (instance,))
+
+
+def load_definitions(definitions, field="definitions"):
+    """Accept a dict, a list of dicts, or YAML text (several documents); expand ``*List`` kinds."""
+    if definitions is None:
+        return []
+    if isinstance(definitions, (str, bytes)):
+        try:
+            import yaml
+        except ImportError:  # pragma: no cover
+            raise SpecError(field, "PyYAML is required to parse YAML text")
+        try:
+            docs = [d for d in yaml.safe_load_all(definitions) if d is not None]
+        except yaml.YAMLError as exc:
+            raise SpecError(field, "is not valid YAML: %s" % exc)
+    elif isinstance(definitions, dict):
+        docs = [definitions]
+    elif isinstance(definitions, list):
+        docs = list(definitions)
+    else:
+        raise SpecError(field, "must be a list of objects, an object or YAML text, not %s" % type(definitions).__name__)
+    out = []
+    for i, doc in enumerate(docs):
+        path = "%s[%d]" % (field, i)
+        if isinstance(doc, dict) and str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"), list):
+            for j, item in enumerate(doc["items"]):
+                out.append((("%s.items[%d]" % (path, j)), item))
+        else:
+            out.append((path, doc))
+    return out
+
+
+def _check_map(obj_path, what, mapping, check_values):
+    if mapping is None:
+        return
+    if not isinstance(mapping, dict):
+        raise SpecError("%s.metadata.%s" % (obj_path, what), "must be a mapping")
+    for key, value in mapping.items():
+        if not is_qualified_key(key):
+            raise SpecError("%s.metadata.%s" % (obj_path, what), "%r is not a valid key" % (key,))
+        if check_values and not (isinstance(value, str) and is_label_value(value)):
+            raise SpecError("%s.metadata.%s.%s" % (obj_path, what, key),
+                            "%r is not a valid label value (at most 63 characters, alphanumeric, '-', '_', '.')"
+                            % (value,))
+        if not check_values and not isinstance(value, str):
+            raise SpecError("%s.metadata.%s.%s" % (obj_path, what, key), "annotation values must be strings")
+
+
+def validate_object(path, obj):
+    """Structural checks that the API server would otherwise reject half-way through a run."""
+    if not isinstance(obj, dict):
+        raise SpecError(path, "must be an object (mapping), not %s" % type(obj).__name__)
+    api_version = obj.get("apiVersion")
+    if not isinstance(api_version, str) or not _API_VERSION.match(api_version):
+        raise SpecError(path + ".apiVersion", "%r is not a valid apiVersion (e.g. v1, apps/v1)" % (api_version,))
+    kind = obj.get("kind")
+    if not isinstance(kind, str) or not _KIND.match(kind):
+        raise SpecError(path + ".kind", "%r is not a valid kind (e.g. Deployment)" % (kind,))
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        raise SpecError(path + ".metadata", "is required and must be a mapping")
+    name = meta.get("name")
+    if meta.get("generateName") and not name:
+        raise SpecError(path + ".metadata.name", "is required (generateName is not supported: it is not idempotent)")
+    valid = is_dns_label(name) if kind in _LABEL_NAMED_KINDS else is_dns_subdomain(name)
+    if kind not in _LABEL_NAMED_KINDS and isinstance(name, str) and ":" in name and kind.startswith("Cluster"):
+        valid = True  # e.g. system:aggregate-to-view ClusterRoles
+    if not valid:
+        raise SpecError(path + ".metadata.name", "%r is not a valid %s name (%s)" % (
+            name, kind, "lowercase RFC 1123 label, at most 63 characters" if kind in _LABEL_NAMED_KINDS
+            else "lowercase RFC 1123 subdomain, at most 253 characters"))
+    namespace = meta.get("namespace")
+    if namespace is not None and not is_dns_label(namespace):
+        raise SpecError(path + ".metadata.namespace", "%r is not a valid namespace name" % (namespace,))
+    _check_map(path, "labels", meta.get("labels"), True)
+    _check_map(path, "annotations", meta.get("annotations"), False)
+    for forbidden in ("resourceVersion", "uid", "managedFields"):
+        if meta.get(forbidden):
+            raise SpecError(path + ".metadata." + forbidden,
+                            "must not be set in a desired manifest (it comes from the server)")
+    _check_quantities(obj.get("spec"), path + ".spec")
+    if kind == "Secret":
+        for key in ("data", "stringData"):
+            if obj.get(key) is not None and not isinstance(obj.get(key), dict):
+                raise SpecError("%s.%s" % (path, key), "must be a mapping")
+        for key, value in (obj.get("data") or {}).items():
+            try:
+                base64.b64decode(value, validate=True)
+            except (TypeError, ValueError):
+                raise SpecError("%s.data.%s" % (path, key), "is not valid base64 (use stringData for plain text)")
+
+
+_QUANTITY = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?$")
+
+
+def _check_quantities(node, path):
+    """Resource requests/limits anywhere in the object must be valid quantities."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            sub = "%s.%s" % (path, key)
+            if key in ("limits", "requests") and path.endswith(".resources") and isinstance(value, dict):
+                for res_name, qty in value.items():
+                    if isinstance(qty, bool) or not (isinstance(qty, (int, float)) or
+                                                     (isinstance(qty, str) and _QUANTITY.match(qty.strip()))):
+                        raise SpecError("%s.%s" % (sub, res_name),
+                                        "%r is not a valid quantity (e.g. 500m, 2, 1Gi)" % (qty,))
+            else:
+                _check_quantities(value, sub)
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            _check_quantities(item, "%s[%d]" % (path, i))
+
+
+def fingerprint(obj):
+    """A stable hash of a manifest's content (key order does not matter)."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def prepare(obj, instance, path="definition"):
+    """Return the manifest to send: ownership labels, stringData folded into data, fingerprint annotation."""
+    validate_object(path, obj)
+    out = copy.deepcopy(obj)
+    meta = out["metadata"]
+    labels = dict(meta.get("labels") or {})
+    for key, value in ownership_labels(instance).items():
+        if key in labels and labels[key] != value:
+            raise SpecError("%s.metadata.labels.%s" % (path, key),
+                            "is reserved for ownership and must be %r (or left out), not %r" % (value, labels[key]))
+        labels[key] = value
+    meta["labels"] = labels
+    if out["kind"] == "Secret" and out.get("stringData"):
+        data = dict(out.get("data") or {})
+        for key, value in out.pop("stringData").items():
+            if not isinstance(value, str):
+                value = str(value)
+            data[key] = base64.b64encode(value.encode("utf-8")).decode("ascii")
+        out["data"] = data
+    annotations = dict(meta.get("annotations") or {})
+    annotations.pop(APPLIED_ANNOTATION, None)
+    meta["annotations"] = annotations
+    annotations[APPLIED_ANNOTATION] = fingerprint(out)
+    return out
+
+
+def object_ref(obj):
+    """``Kind namespace/name`` (or ``Kind name``) for messages."""
+    meta = obj.get("metadata") or {}
+    if meta.get("namespace"):
+        return "%s %s/%s" % (obj.get("kind"), meta["namespace"], meta.get("name"))
+    return "%s %s" % (obj.get("kind"), meta.get("name"))
+
+
+def group_of(api_version):
+    return api_version.rpartition("/")[0] if "/" in api_version else ""
+
+
+def identity(obj):
+    """Key identifying an object regardless of API version: (group, kind, namespace, name)."""
+    meta = obj.get("metadata") or {}
+    return (group_of(obj.get("apiVersion", "")), obj.get("kind"), meta.get("namespace") or "", meta.get("name"))

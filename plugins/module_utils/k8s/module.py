@@ -1,0 +1,83 @@
+# Copyright (c) skywalking.swck contributors
+# Licensed under the Apache License, Version 2.0 (see LICENSE)
+"""Glue between AnsibleModule and the engine, shared by every module."""
+
+from __future__ import annotations
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from .args import AUTH_ARG_SPEC, AUTH_KEYS
+from .errors import SwckError
+
+try:
+    import kubernetes  # noqa: F401 pylint: disable=unused-import
+
+    HAS_KUBERNETES = True
+    KUBERNETES_IMPORT_ERROR = None
+except ImportError:
+    HAS_KUBERNETES = False
+    KUBERNETES_IMPORT_ERROR = traceback.format_exc()
+
+try:
+    import yaml
+
+    HAS_YAML = True
+except ImportError:
+    HAS_YAML = False
+
+
+def new_module(argument_spec, **kwargs):
+    """An AnsibleModule with the shared auth options; fails early when libraries are missing."""
+    spec = dict(AUTH_ARG_SPEC)
+    spec.update(argument_spec)
+    module = AnsibleModule(argument_spec=spec, **kwargs)
+    if not HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+    return module
+
+
+def new_client(module):
+    from .auth import build_configuration
+    from .client import Client
+
+    params = {k: module.params.get(k) for k in AUTH_KEYS}
+    cfg = build_configuration(params)
+    return Client(
+        cfg,
+        impersonate_user=params.get("impersonate_user"),
+        impersonate_groups=params.get("impersonate_groups"),
+        request_timeout=params.get("request_timeout") or 30.0,
+        retry_budget=params.get("retry_budget") if params.get("retry_budget") is not None else 60.0,
+    )
+
+
+def fail(module, err, **extra):
+    """Report a SwckError: its message plus its structured details."""
+    details = dict(getattr(err, "details", {}) or {})
+    details.update(extra)
+    module.fail_json(msg=err.msg if isinstance(err, SwckError) else str(err), **details)
+
+
+def _to_text(obj):
+    if not obj:
+        return ""
+    if HAS_YAML:
+        return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False)
+    import json
+
+    return json.dumps(obj, indent=2, sort_keys=False) + "\n"
+
+
+def diff_list(diffs):
+    """Engine diffs -> Ansible's diff format (list of before/after texts with headers)."""
+    out = []
+    for header, before, after in diffs:
+        out.append({
+            "before_header": header if before else "%s (absent)" % header,
+            "after_header": header if after else "%s (absent)" % header,
+            "before": _to_text(before),
+            "after": _to_text(after),
+        })
+    return out

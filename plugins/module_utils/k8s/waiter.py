@@ -1,0 +1,196 @@
+# Copyright (c) skywalking.swck contributors
+# Licensed under the Apache License, Version 2.0 (see LICENSE)
+"""Bounded, watch-based waiting for objects to become ready.
+
+Each object is followed with a watch on its own name (no polling sleeps).
+When the budget runs out the error names every object that is not ready and
+why: its conditions, the state of its pods' containers and recent Warning
+events.  Terminal failures (failed Job, progress deadline) end the wait early.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from . import readiness
+from .errors import ApiError, WaitFailed, WaitTimeout
+from .manifest import object_ref
+
+MAX_WAIT_THREADS = 32
+
+
+def selector_string(selector):
+    """``LabelSelector`` -> the query-string form (``a=b,c in (d,e),!f``)."""
+    if not selector:
+        return ""
+    parts = ["%s=%s" % (k, v) for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        if op == "In":
+            parts.append("%s in (%s)" % (key, ",".join(values)))
+        elif op == "NotIn":
+            parts.append("%s notin (%s)" % (key, ",".join(values)))
+        elif op == "Exists":
+            parts.append(key)
+        elif op == "DoesNotExist":
+            parts.append("!" + key)
+    return ",".join(parts)
+
+
+class Waiter(object):
+    def __init__(self, client):
+        self.client = client
+
+    def wait(self, items, timeout):
+        """Wait for ``items`` (list of ``(Resource, live object)``); return their final objects.
+
+        Raises WaitFailed when any object failed for good, WaitTimeout when some
+        are still not ready after ``timeout`` seconds.
+        """
+        items = [(res, obj) for res, obj in items if obj]
+        if not items:
+            return []
+        deadline = time.monotonic() + timeout
+        workers = min(MAX_WAIT_THREADS, len(items))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(lambda item: self._follow(item[0], item[1], deadline), items))
+        failed = [(res, obj, reason) for res, obj, state, reason in results if state == readiness.FAILED]
+        pending = [(res, obj, reason) for res, obj, state, reason in results if state == readiness.PENDING]
+        if failed:
+            raise WaitFailed([self._report(res, obj, reason) for res, obj, reason in failed])
+        if pending:
+            raise WaitTimeout(timeout, [self._report(res, obj, reason) for res, obj, reason in pending])
+        return [obj for _res, obj, _state, _reason in results]
+
+    def wait_deleted(self, items, timeout):
+        """Wait until every object in ``items`` (``(Resource, obj)``) is gone from the API."""
+        if not items:
+            return
+        deadline = time.monotonic() + timeout
+        with ThreadPoolExecutor(max_workers=min(MAX_WAIT_THREADS, len(items))) as pool:
+            left = [r for r in pool.map(lambda item: self._follow_deletion(item[0], item[1], deadline), items) if r]
+        if left:
+            raise WaitTimeout(timeout, [{"ref": object_ref(obj), "reason": "still exists (finalizers: %s)" % (
+                ", ".join((obj.get("metadata") or {}).get("finalizers") or []) or "none"), "summary": "exists"}
+                for obj in left])
+
+    def _follow_deletion(self, res, obj, deadline):
+        meta = obj.get("metadata") or {}
+        name, namespace, uid = meta.get("name"), meta.get("namespace"), meta.get("uid")
+        while time.monotonic() < deadline:
+            try:
+                live = self.client.get(res.path(namespace, name))
+                if live is None or (uid and live["metadata"].get("uid") != uid):
+                    return None
+                obj = live
+                query = {"fieldSelector": "metadata.name=" + name,
+                         "resourceVersion": live["metadata"].get("resourceVersion")}
+                remaining = deadline - time.monotonic()
+                for event in self.client.watch_lines(res.path(namespace), query, max(1.0, min(remaining, 60))):
+                    if event.get("type") == "DELETED":
+                        return None
+                    if event.get("type") == "ERROR":
+                        break
+            except Exception:  # noqa: BLE001 - stream cut or server restart: read again
+                time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+        return obj
+
+    # ------------------------------------------------------------- follow
+    def _follow(self, res, obj, deadline):
+        meta = obj.get("metadata") or {}
+        name, namespace = meta.get("name"), meta.get("namespace")
+        path = res.path(namespace, name)
+        state, reason = readiness.evaluate(obj)
+        rv = meta.get("resourceVersion")
+        while state == readiness.PENDING:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                if rv is None:
+                    obj = self.client.get(path)
+                    state, reason = readiness.evaluate(obj)
+                    rv = (obj or {}).get("metadata", {}).get("resourceVersion")
+                    if state != readiness.PENDING or obj is None:
+                        if obj is None:
+                            time.sleep(min(0.5, max(0.0, remaining)))
+                        continue
+                query = {"fieldSelector": "metadata.name=" + name, "resourceVersion": rv,
+                         "allowWatchBookmarks": "true"}
+                for event in self.client.watch_lines(res.path(namespace), query, min(remaining, 60)):
+                    kind = event.get("type")
+                    body = event.get("object") or {}
+                    if kind == "ERROR":
+                        rv = None  # 410 Gone or similar: start again from a fresh read
+                        break
+                    new_rv = (body.get("metadata") or {}).get("resourceVersion")
+                    if kind == "BOOKMARK":
+                        rv = new_rv or rv
+                        continue
+                    rv = new_rv or rv
+                    if kind == "DELETED":
+                        obj, state, reason = None, readiness.PENDING, "was deleted while waiting"
+                        continue
+                    obj = body
+                    state, reason = readiness.evaluate(obj)
+                    if state != readiness.PENDING:
+                        break
+            except Exception as exc:  # noqa: BLE001 - stream cut or server restart: read again
+                if isinstance(exc, ApiError) and exc.status in (401, 403):
+                    raise
+                rv = None
+                time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+        return res, obj, state, reason
+
+    # --------------------------------------------------------- diagnosis
+    def _report(self, res, obj, reason):
+        ref = object_ref(obj) if obj else "%s (deleted)" % res.kind
+        details = [reason]
+        try:
+            details.extend(self._explain(res, obj))
+        except Exception as exc:  # noqa: BLE001 - diagnosis is best effort
+            details.append("(could not collect details: %s)" % exc)
+        return {"ref": ref, "reason": "; ".join(d for d in details if d), "summary": reason}
+
+    def _explain(self, res, obj):
+        if not obj:
+            return []
+        out = []
+        for cond in (obj.get("status") or {}).get("conditions") or []:
+            ctype, status = cond.get("type"), cond.get("status")
+            healthy_true = ctype not in ("Failed", "FailureTarget", "ReplicaFailure", "Suspended")
+            if (status != "True") == healthy_true:
+                text = "%s=%s" % (ctype, status)
+                if cond.get("reason"):
+                    text += " (%s)" % cond["reason"]
+                if cond.get("message"):
+                    text += ": %s" % cond["message"]
+                out.append(text)
+        namespace = obj["metadata"].get("namespace")
+        out.extend(self._events(namespace, obj["metadata"]["name"], obj.get("kind")))
+        selector = (obj.get("spec") or {}).get("selector")
+        if res.kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet") and selector:
+            pods = self.client.request(
+                "GET", "/api/v1/namespaces/%s/pods" % namespace,
+                query={"labelSelector": selector_string(selector)},
+            ).get("items", [])
+            bad = [p for p in pods if readiness.pod(p)[0] != readiness.READY]
+            for pod in bad[:3]:
+                out.append("pod %s: %s" % (pod["metadata"]["name"], readiness.pod(pod)[1]))
+                out.extend(self._events(namespace, pod["metadata"]["name"], "Pod"))
+            if len(bad) > 3:
+                out.append("... and %d more pod(s) not ready" % (len(bad) - 3))
+            if not pods and res.kind != "Job":
+                out.append("no pods exist for selector %s" % selector_string(selector))
+        return out
+
+    def _events(self, namespace, name, kind, limit=2):
+        if not namespace:
+            return []
+        events = self.client.request(
+            "GET", "/api/v1/namespaces/%s/events" % namespace,
+            query={"fieldSelector": "involvedObject.name=%s,involvedObject.kind=%s,type=Warning" % (name, kind)},
+        ).get("items", [])
+        events.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+        return ["event %s: %s" % (e.get("reason"), (e.get("message") or "").strip()) for e in events[-limit:]]

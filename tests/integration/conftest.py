@@ -1,0 +1,152 @@
+# Copyright (c) skywalking.swck contributors
+# Licensed under the Apache License, Version 2.0 (see LICENSE)
+"""Integration fixtures: one real control plane per test session.
+
+The control plane (etcd, kube-apiserver, controller-manager, scheduler, KWOK)
+is built from Go modules and started here.  If it cannot start, the session
+fails with the reason: these tests never skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "hack"))
+
+from controlplane.cluster import WRITE_VERBS, ControlPlane  # noqa: E402
+
+from ansible_collections.skywalking.swck.plugins.module_utils.k8s.auth import build_configuration  # noqa: E402
+from ansible_collections.skywalking.swck.plugins.module_utils.k8s.client import Client  # noqa: E402
+from ansible_collections.skywalking.swck.plugins.module_utils.k8s.engine import Engine  # noqa: E402
+
+NEVER_READY_IMAGE = "registry.test/never-ready:1"
+CRASH_LOOP_IMAGE = "registry.test/crash-loop:1"
+COLLECTIONS = ROOT / ".venv" / "collections"
+
+_SERVER = {}
+
+
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory):
+    plane = ControlPlane(
+        tmp_path_factory.mktemp("controlplane"), nodes=3,
+        pod_behaviours={"never-ready": [NEVER_READY_IMAGE], "crash-loop": [CRASH_LOOP_IMAGE]},
+    )
+    plane.start()
+    version = plane.version()
+    _SERVER.update(version=version.get("gitVersion"), server=plane.server, timings=dict(plane.timings))
+    print("\nintegration control plane: Kubernetes %s at %s (ready in %.1fs)"
+          % (version.get("gitVersion"), plane.server, plane.timings["ready"]), file=sys.stderr)
+    yield plane
+    plane.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _SERVER:
+        terminalreporter.write_line(
+            "integration tests ran against a real kube-apiserver: Kubernetes %s at %s "
+            "(control plane ready %.1fs after start)" % (_SERVER["version"], _SERVER["server"],
+                                                         _SERVER["timings"]["ready"]))
+
+
+@pytest.fixture
+def client(control_plane):
+    return Client(build_configuration({"kubeconfig": str(control_plane.kubeconfig)}))
+
+
+@pytest.fixture
+def engine(client):
+    return Engine(client)
+
+
+@pytest.fixture
+def namespace(control_plane):
+    name = "t-" + uuid.uuid4().hex[:8]
+    status, body = control_plane.request("POST", "/api/v1/namespaces",
+                                         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    assert status == 201, body
+    return name
+
+
+class Audit(object):
+    """Requests the admin user made since ``start()``, read from the API server's audit log."""
+
+    def __init__(self, plane):
+        self.plane = plane
+        self.offset = plane.audit_offset()
+
+    def start(self):
+        self.offset = self.plane.audit_offset()
+        return self
+
+    def events(self, verbs=None):
+        return self.plane.audit_events(self.offset, verbs=verbs)
+
+    def writes(self, include_dry_run=True):
+        out = self.events(verbs=WRITE_VERBS)
+        if not include_dry_run:
+            out = [e for e in out if "dryRun=All" not in e.get("requestURI", "")]
+        return out
+
+
+@pytest.fixture
+def audit(control_plane):
+    return Audit(control_plane)
+
+
+class Playbook(object):
+    """Run ansible-playbook against the control plane and return each task's result."""
+
+    def __init__(self, plane, tmp_path):
+        self.plane = plane
+        self.tmp_path = tmp_path
+
+    def run(self, tasks, *args, check=False, diff=False, expect_rc=0, env=None, collections=None):
+        play = [{"name": "test", "hosts": "localhost", "gather_facts": False, "tasks": tasks}]
+        path = self.tmp_path / ("play-%s.json" % uuid.uuid4().hex[:6])
+        path.write_text(json.dumps(play))
+        cmd = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(ROOT / "inventory" / "localhost.yml"),
+               str(path)] + list(args)
+        if check:
+            cmd.append("--check")
+        if diff:
+            cmd.append("--diff")
+        full_env = dict(os.environ)
+        full_env.update({
+            "ANSIBLE_COLLECTIONS_PATH": str(collections or COLLECTIONS),
+            "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json",
+            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+            "K8S_AUTH_KUBECONFIG": str(self.plane.kubeconfig),
+            "ANSIBLE_LOCALHOST_WARNING": "false",
+            "ANSIBLE_NOCOLOR": "1",
+        })
+        full_env.update(env or {})
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, cwd=str(ROOT), timeout=600)
+        assert proc.returncode == expect_rc, "rc=%s\nstdout:\n%s\nstderr:\n%s" % (
+            proc.returncode, proc.stdout[-6000:], proc.stderr[-3000:])
+        data = json.loads(proc.stdout)
+        results = [task["hosts"]["localhost"] for task in data["plays"][0]["tasks"]]
+        return PlaybookRun(results, proc.stdout, data)
+
+
+class PlaybookRun(object):
+    def __init__(self, results, stdout, data):
+        self.results = results
+        self.stdout = stdout
+        self.data = data
+
+    def __getitem__(self, index):
+        return self.results[index]
+
+
+@pytest.fixture
+def playbook(control_plane, tmp_path):
+    return Playbook(control_plane, tmp_path)

@@ -1,0 +1,151 @@
+# Copyright (c) skywalking.swck contributors
+# Licensed under the Apache License, Version 2.0 (see LICENSE)
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from ansible_collections.skywalking.swck.plugins.module_utils.k8s import manifest
+from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import SpecError
+
+
+def cm(name="a", ns="ns", **extra):
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}, "data": {"k": "v"}}
+    obj.update(extra)
+    return obj
+
+
+def test_load_yaml_text_multi_document_and_lists():
+    text = """
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: a, namespace: x}
+---
+apiVersion: v1
+kind: List
+items:
+- {apiVersion: v1, kind: ConfigMap, metadata: {name: b, namespace: x}}
+- {apiVersion: v1, kind: ConfigMap, metadata: {name: c, namespace: x}}
+---
+"""
+    loaded = manifest.load_definitions(text)
+    assert [p for p, _ in loaded] == ["definitions[0]", "definitions[1].items[0]", "definitions[1].items[1]"]
+    assert [o["metadata"]["name"] for _, o in loaded] == ["a", "b", "c"]
+
+
+def test_load_rejects_bad_yaml_and_types():
+    with pytest.raises(SpecError, match="definitions: is not valid YAML"):
+        manifest.load_definitions("a: [b")
+    with pytest.raises(SpecError, match="must be a list"):
+        manifest.load_definitions(42)
+
+
+@pytest.mark.parametrize("mutate, field, fragment", [
+    (lambda o: o.pop("apiVersion"), "definitions[0].apiVersion", "not a valid apiVersion"),
+    (lambda o: o.update(apiVersion="Apps/V1"), "definitions[0].apiVersion", "not a valid apiVersion"),
+    (lambda o: o.update(kind="configmap"), "definitions[0].kind", "not a valid kind"),
+    (lambda o: o.pop("metadata"), "definitions[0].metadata", "is required"),
+    (lambda o: o["metadata"].update(name="Bad_Name"), "definitions[0].metadata.name", "not a valid ConfigMap name"),
+    (lambda o: o["metadata"].pop("name"), "definitions[0].metadata.name", "not a valid"),
+    (lambda o: o["metadata"].update(name="x" * 254), "definitions[0].metadata.name", "253"),
+    (lambda o: o["metadata"].update(namespace="Not-Valid"), "definitions[0].metadata.namespace", "not a valid"),
+    (lambda o: o["metadata"].update(labels={"app": "x" * 64}), "definitions[0].metadata.labels.app",
+     "not a valid label value"),
+    (lambda o: o["metadata"].update(labels={"bad key!": "x"}), "definitions[0].metadata.labels", "not a valid key"),
+    (lambda o: o["metadata"].update(annotations={"a": 1}), "definitions[0].metadata.annotations.a", "strings"),
+    (lambda o: o["metadata"].update(resourceVersion="12"), "definitions[0].metadata.resourceVersion",
+     "must not be set"),
+    (lambda o: o["metadata"].update(generateName="x-", name=None), "definitions[0].metadata.name",
+     "generateName is not supported"),
+])
+def test_validation_names_the_field(mutate, field, fragment):
+    obj = cm()
+    mutate(obj)
+    with pytest.raises(SpecError) as info:
+        manifest.validate_object("definitions[0]", obj)
+    assert info.value.field == field
+    assert fragment in str(info.value)
+
+
+def test_resource_quantities_are_checked_with_their_path():
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "x"},
+           "spec": {"template": {"spec": {"containers": [
+               {"name": "a", "resources": {"requests": {"cpu": "500m", "memory": 1024}}},
+               {"name": "b", "resources": {"limits": {"memory": "lots"}}}]}}}}
+    with pytest.raises(SpecError) as info:
+        manifest.validate_object("definitions[0]", dep)
+    assert info.value.field == "definitions[0].spec.template.spec.containers[1].resources.limits.memory"
+    dep["spec"]["template"]["spec"]["containers"][1]["resources"]["limits"]["memory"] = "1.5Gi"
+    manifest.validate_object("definitions[0]", dep)
+
+
+def test_service_and_namespace_names_are_dns_labels():
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "a.b", "namespace": "x"}}
+    with pytest.raises(SpecError, match="RFC 1123 label"):
+        manifest.validate_object("d", svc)
+    manifest.validate_object("d", cm(name="a.b"))  # subdomains are fine for ConfigMaps
+
+
+def test_secret_data_must_be_base64():
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "x"},
+              "data": {"password": "not base64!"}}
+    with pytest.raises(SpecError, match=r"definitions\[0\].data.password: is not valid base64"):
+        manifest.validate_object("definitions[0]", secret)
+
+
+def test_prepare_adds_ownership_labels_and_fingerprint_without_mutating_input():
+    obj = cm(metadata={"name": "a", "namespace": "ns", "labels": {"app": "x"}})
+    out = manifest.prepare(obj, "demo")
+    assert obj["metadata"]["labels"] == {"app": "x"}
+    assert out["metadata"]["labels"] == {
+        "app": "x",
+        "app.kubernetes.io/managed-by": "skywalking.swck",
+        "app.kubernetes.io/part-of": "skywalking",
+        "app.kubernetes.io/instance": "demo",
+    }
+    fp = out["metadata"]["annotations"][manifest.APPLIED_ANNOTATION]
+    assert len(fp) == 20
+    # Same content, different key order -> same fingerprint; different content -> different.
+    again = manifest.prepare({"data": {"k": "v"}, "metadata": {"namespace": "ns", "labels": {"app": "x"}, "name": "a"},
+                              "kind": "ConfigMap", "apiVersion": "v1"}, "demo")
+    assert again["metadata"]["annotations"][manifest.APPLIED_ANNOTATION] == fp
+    changed = manifest.prepare(cm(metadata={"name": "a", "namespace": "ns", "labels": {"app": "y"}}), "demo")
+    assert changed["metadata"]["annotations"][manifest.APPLIED_ANNOTATION] != fp
+    # Re-preparing an already prepared object is stable.
+    assert manifest.prepare(out, "demo") == out
+
+
+def test_prepare_refuses_foreign_ownership_label():
+    obj = cm(metadata={"name": "a", "namespace": "ns", "labels": {"app.kubernetes.io/managed-by": "Helm"}})
+    with pytest.raises(SpecError, match="app.kubernetes.io/managed-by: is reserved"):
+        manifest.prepare(obj, "demo", "definitions[0]")
+
+
+def test_secret_string_data_is_folded_into_data():
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "x"},
+              "data": {"a": base64.b64encode(b"1").decode()}, "stringData": {"b": "two", "n": 3}}
+    out = manifest.prepare(secret, "demo")
+    assert "stringData" not in out
+    assert base64.b64decode(out["data"]["b"]) == b"two"
+    assert base64.b64decode(out["data"]["n"]) == b"3"
+    assert base64.b64decode(out["data"]["a"]) == b"1"
+
+
+@pytest.mark.parametrize("value", ["", "-x", "x" * 64, "a b", None])
+def test_invalid_instance(value):
+    with pytest.raises(SpecError, match="^instance: "):
+        manifest.validate_instance(value)
+
+
+def test_identity_ignores_version_and_ref_text():
+    a = {"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h", "namespace": "n"}}
+    b = dict(a, apiVersion="autoscaling/v2")
+    assert manifest.identity(a) == manifest.identity(b)
+    assert manifest.object_ref(a) == "HorizontalPodAutoscaler n/h"
+    assert manifest.object_ref({"kind": "Namespace", "metadata": {"name": "n"}}) == "Namespace n"
+
+
+def test_selector_is_exact():
+    assert manifest.ownership_selector("demo") == \
+        "app.kubernetes.io/managed-by=skywalking.swck,app.kubernetes.io/instance=demo"
