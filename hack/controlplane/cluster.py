@@ -88,7 +88,9 @@ def _cmdline(pid: int) -> str:
 
 
 def _kubeconfig(server: str, ca_pem: bytes, cert_pem: bytes, key_pem: bytes, user: str) -> str:
-    b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode()
+
     return yaml.safe_dump(
         {
             "apiVersion": "v1",
@@ -335,10 +337,11 @@ class ControlPlane:
             self._ssl = ctx
         return self._ssl
 
-    def request(self, method: str, path: str, body: dict | None = None, timeout: float = 10) -> tuple[int, dict | str]:
+    def request(self, method: str, path: str, body: dict | None = None, timeout: float = 10,
+                content_type: str = "application/json") -> tuple[int, dict | str]:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.server + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+                                     headers={"Content-Type": content_type, "Accept": "application/json"})
         try:
             with urllib.request.urlopen(req, context=self._context(), timeout=timeout) as resp:
                 raw = resp.read().decode()
@@ -356,8 +359,7 @@ class ControlPlane:
             return json.loads(resp.read()).get("health") == "true"
 
     def _apiserver_ready(self) -> bool:
-        status, _ = self.request("GET", "/readyz", timeout=2)
-        return status == 200
+        return self.request("GET", "/readyz", timeout=2)[0] == 200
 
     def node_status(self) -> list[dict]:
         status, body = self.request("GET", "/api/v1/nodes")
@@ -397,6 +399,13 @@ class ControlPlane:
             status, body = self.request("POST", "/api/v1/nodes", node)
             if status not in (201, 409):
                 raise ControlPlaneError(f"creating node {name} failed: {status} {body}")
+            # Status is dropped on create; give each node its own address (KWOK keeps it).
+            addresses = {"status": {"addresses": [{"type": "InternalIP", "address": f"10.240.0.{i + 1}"},
+                                                  {"type": "Hostname", "address": name}]}}
+            status, body = self.request("PATCH", f"/api/v1/nodes/{name}/status", addresses,
+                                        content_type="application/merge-patch+json")
+            if status != 200:
+                raise ControlPlaneError(f"setting node {name} addresses failed: {status} {body}")
 
     # ------------------------------------------------------------ lifecycle
     def start(self, timeout: float = 90) -> "ControlPlane":

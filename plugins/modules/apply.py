@@ -204,6 +204,7 @@ from ansible_collections.skywalking.swck.plugins.module_utils.k8s.module import 
     fail,
     new_client,
     new_module,
+    protect_secrets,
 )
 
 
@@ -225,9 +226,13 @@ def main():
     p = module.params
 
     from ansible_collections.skywalking.swck.plugins.module_utils.k8s.engine import Engine
-    from ansible_collections.skywalking.swck.plugins.module_utils.k8s.manifest import load_definitions
+    from ansible_collections.skywalking.swck.plugins.module_utils.k8s.manifest import (
+        load_definitions,
+        validate_instance,
+    )
 
     try:
+        validate_instance(p["instance"])
         definitions = load_definitions(p["definitions"])
         if p["src"]:
             try:
@@ -236,6 +241,7 @@ def main():
             except (IOError, OSError) as exc:
                 raise SwckError("src: cannot read %s: %s" % (p["src"], exc))
             definitions += load_definitions(text, field="src")
+        protect_secrets(module, definitions)
         docs = definitions
         if p["state"] == "present" and not docs:
             raise SwckError("definitions: nothing to apply (give definitions or src)")

@@ -129,7 +129,7 @@ class Playbook(object):
             "ANSIBLE_NOCOLOR": "1",
         })
         full_env.update(env or {})
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, cwd=str(ROOT), timeout=600)
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=full_env, cwd=str(ROOT), timeout=600)
         assert proc.returncode == expect_rc, "rc=%s\nstdout:\n%s\nstderr:\n%s" % (
             proc.returncode, proc.stdout[-6000:], proc.stderr[-3000:])
         data = json.loads(proc.stdout)

@@ -124,10 +124,8 @@ def test_change_touches_only_changed_objects(engine, control_plane, namespace, a
 
 def test_drift_by_another_client_is_corrected(engine, control_plane, namespace):
     engine.apply(stack(namespace), "it-drift")
-    status, _ = control_plane.request(
-        "PUT", "/api/v1/namespaces/%s/configmaps/settings" % namespace,
-        dict(live(control_plane, "/api/v1/namespaces/%s/configmaps/settings" % namespace), data={"value": "hand"}))
-    assert status == 200
+    edited = dict(live(control_plane, "/api/v1/namespaces/%s/configmaps/settings" % namespace), data={"value": "hand"})
+    assert control_plane.request("PUT", "/api/v1/namespaces/%s/configmaps/settings" % namespace, edited)[0] == 200
     result = engine.apply(stack(namespace), "it-drift")
     assert [o["kind"] for o in result.objects if o["action"] == "configured"] == ["ConfigMap"]
     assert result.warnings == ["ConfigMap %s/settings: took back .data.value from Python-urllib" % namespace]
@@ -186,8 +184,8 @@ def test_prune_deletes_only_what_this_instance_owns(engine, control_plane, names
     # Same kinds, another instance, and an object nobody labelled: neither may be pruned.
     engine.apply([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other", "namespace": namespace}}],
                  "it-prune-other")
-    status, _ = control_plane.request("POST", "/api/v1/namespaces/%s/configmaps" % namespace, {
-        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "unowned", "namespace": namespace}})
+    status = control_plane.request("POST", "/api/v1/namespaces/%s/configmaps" % namespace, {
+        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "unowned", "namespace": namespace}})[0]
     assert status == 201
 
     kept = [o for o in objects if o["kind"] not in ("Job", "ConfigMap")]

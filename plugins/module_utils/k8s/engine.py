@@ -221,7 +221,7 @@ class Engine(object):
     def _prune_resources(self, planned, prune_kinds):
         explicit = []
         for spec in prune_kinds or []:
-            api_version, _, kind = spec.rpartition("/")
+            api_version, kind = spec.rpartition("/")[::2]
             if not api_version:
                 raise SpecError("prune_kinds", "%r must be apiVersion/Kind, e.g. apps/v1/Deployment" % spec)
             try:
@@ -282,7 +282,7 @@ class Engine(object):
             found = self._map(lambda p: self.client.get(p.item_path()), missing)
             for p, obj in zip(missing, found):
                 p.live, p.known = (_with_type(p.res, obj) if obj else None), True
-        return [obj for obj in live.values()]
+        return list(live.values())
 
     # --------------------------------------------------------- preflight
     def _preflight(self, todo):

@@ -57,7 +57,7 @@ def is_qualified_key(key):
     """A label/annotation key: optional DNS-subdomain prefix and a name of <= 63 chars."""
     if not isinstance(key, str) or not key:
         return False
-    prefix, _, name = key.rpartition("/")
+    prefix, name = key.rpartition("/")[::2]
     if "/" in key and not is_dns_subdomain(prefix):
         return False
     return len(name) <= 63 and bool(_QUALIFIED_NAME.match(name))

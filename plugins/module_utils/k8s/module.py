@@ -53,6 +53,34 @@ def new_client(module):
     )
 
 
+def protect_secrets(module, definitions):
+    """Register every Secret value in the input as no_log, so Ansible masks it everywhere.
+
+    ``definitions`` is echoed back in the task result (``invocation``) and may be
+    printed on failure; Ansible replaces registered values with ``********``.
+    Both the plain and the base64 form of each value are registered.
+    """
+    import base64
+
+    for _path, obj in definitions:
+        if not isinstance(obj, dict) or obj.get("kind") != "Secret":
+            continue
+        values = []
+        for key in ("data", "stringData"):
+            section = obj.get(key)
+            if isinstance(section, dict):
+                values.extend(v for v in section.values() if isinstance(v, str))
+        for value in values:
+            forms = {value}
+            try:
+                forms.add(base64.b64decode(value, validate=True).decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                pass
+            forms.add(base64.b64encode(value.encode("utf-8")).decode("ascii"))
+            # Very short values would mask unrelated text all over the output.
+            module.no_log_values.update(f for f in forms if len(f) >= 3)
+
+
 def fail(module, err, **extra):
     """Report a SwckError: its message plus its structured details."""
     details = dict(getattr(err, "details", {}) or {})

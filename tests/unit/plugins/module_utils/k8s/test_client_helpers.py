@@ -30,8 +30,8 @@ def test_retry_classification():
     assert k8s_client.is_retryable(503, _err(503))
     assert k8s_client.is_retryable(429, _err(429, "TooManyRequests"))
     assert k8s_client.is_retryable(409, _err(409, "Conflict"))
-    assert not k8s_client.is_retryable(409, _err(409, "Conflict", [{"reason": "FieldManagerConflict",
-                                                                      "field": ".data.a"}]))
+    conflict = [{"reason": "FieldManagerConflict", "field": ".data.a"}]
+    assert not k8s_client.is_retryable(409, _err(409, "Conflict", conflict))
     assert not k8s_client.is_retryable(409, _err(409, "AlreadyExists"))
     assert not k8s_client.is_retryable(404, _err(404))
     assert not k8s_client.is_retryable(422, _err(422))

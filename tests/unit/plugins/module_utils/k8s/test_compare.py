@@ -28,9 +28,8 @@ def test_scalars_equal(desired, live, equal):
 
 
 def test_differences_ignores_server_added_fields_and_empty_containers():
-    desired = {"spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "a", "image": "x",
-                                                                              "resources": {"limits": {"cpu": "0.5"}}}],
-                                                             "tolerations": []}}},
+    container = {"name": "a", "image": "x", "resources": {"limits": {"cpu": "0.5"}}}
+    desired = {"spec": {"replicas": 2, "template": {"spec": {"containers": [container], "tolerations": []}}},
                "metadata": {"labels": {}}}
     live = {"spec": {"replicas": 2, "revisionHistoryLimit": 10,
                      "template": {"spec": {"containers": [{"name": "a", "image": "x", "imagePullPolicy": "Always",
@@ -43,8 +42,8 @@ def test_differences_ignores_server_added_fields_and_empty_containers():
 def test_differences_report_paths():
     desired = {"spec": {"replicas": 3, "template": {"spec": {"containers": [{"name": "a", "image": "y"}]}}},
                "data": {"x": "1"}}
-    live = {"spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "a", "image": "x"},
-                                                                          {"name": "b"}]}}}}
+    containers = [{"name": "a", "image": "x"}, {"name": "b"}]
+    live = {"spec": {"replicas": 2, "template": {"spec": {"containers": containers}}}}
     diffs = compare.differences(desired, live)
     assert (".spec.replicas", 3, 2) in diffs
     assert (".spec.template.spec.containers", "1 item(s)", "2 item(s)") in diffs
@@ -52,7 +51,7 @@ def test_differences_report_paths():
 
 
 def _live(desired, manager="skywalking.swck", operation="Apply"):
-    live = {k: v for k, v in desired.items()}
+    live = dict(desired)
     live["metadata"] = dict(desired["metadata"], resourceVersion="5",
                             managedFields=[{"manager": manager, "operation": operation}])
     return live

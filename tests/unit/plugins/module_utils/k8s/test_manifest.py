@@ -30,8 +30,8 @@ items:
 ---
 """
     loaded = manifest.load_definitions(text)
-    assert [p for p, _ in loaded] == ["definitions[0]", "definitions[1].items[0]", "definitions[1].items[1]"]
-    assert [o["metadata"]["name"] for _, o in loaded] == ["a", "b", "c"]
+    assert [pair[0] for pair in loaded] == ["definitions[0]", "definitions[1].items[0]", "definitions[1].items[1]"]
+    assert [pair[1]["metadata"]["name"] for pair in loaded] == ["a", "b", "c"]
 
 
 def test_load_rejects_bad_yaml_and_types():

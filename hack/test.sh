@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls `make test`, which calls this).
+#   1. set-up: virtualenv with pinned tools (hack/setup.sh)
+#   2. the test control plane's binaries, built from Go modules (cached)
+#   3. unit tests
+#   4. integration tests against a real control plane started by the tests
+#   5. ansible-test sanity (all tests, on a copy at ansible_collections/skywalking/swck)
+#   6. ansible-lint, production profile, and antsibull-changelog lint
+# Every stage runs; the summary lists each stage's result and time; any failure fails the run.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+declare -a SUMMARY=()
+failed=0
+
+stage() {
+  local name=$1
+  shift
+  echo
+  echo "=== $name"
+  local start=$SECONDS
+  if "$@"; then
+    SUMMARY+=("PASS  $(printf '%4ds' $((SECONDS - start)))  $name")
+  else
+    SUMMARY+=("FAIL  $(printf '%4ds' $((SECONDS - start)))  $name")
+    failed=1
+  fi
+}
+
+stage "set-up (virtualenv, pinned requirements)" bash hack/setup.sh || true
+if [ ! -x .venv/bin/python ]; then
+  echo "set-up failed: no virtualenv, nothing else can run" >&2
+  exit 1
+fi
+PY=.venv/bin/python
+stage "build the control plane from Go modules (cached)" env PYTHONPATH=hack "$PY" -m controlplane build
+stage "unit tests" "$PY" -m pytest tests/unit -q
+stage "integration tests (real kube-apiserver)" "$PY" -m pytest tests/integration -q --durations=10
+stage "ansible-test sanity" bash hack/sanity.sh
+stage "ansible-lint (production profile)" .venv/bin/ansible-lint --offline --profile production --nocolor
+stage "changelog fragments" .venv/bin/antsibull-changelog lint
+
+echo
+echo "=== summary"
+printf '%s\n' "${SUMMARY[@]}"
+exit $failed
