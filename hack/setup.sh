@@ -22,6 +22,14 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 
+# ansible-test's shellcheck sanity test needs the shellcheck program (a Debian package).
+if ! command -v shellcheck >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "setup: installing shellcheck (Debian package)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q shellcheck >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q shellcheck >/dev/null 2>&1; } ||
+    echo "setup: WARNING: could not install shellcheck; ansible-test will skip its shellcheck test" >&2
+fi
+
 # ansible_collections/skywalking/swck -> this checkout (relative, so clones can move)
 mkdir -p "$VENV/collections/ansible_collections/skywalking"
 ln -sfn ../../../.. "$VENV/collections/ansible_collections/skywalking/swck"

@@ -8,7 +8,7 @@
 #   6. ansible-lint, production profile, and antsibull-changelog lint
 # Every stage runs; the summary lists each stage's result and time; any failure fails the run.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 declare -a SUMMARY=()
 failed=0

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "hack"))
 
 from controlplane.cluster import WRITE_VERBS, ControlPlane  # noqa: E402
 
-from ansible_collections.skywalking.swck.plugins.module_utils.k8s.auth import build_configuration  # noqa: E402
+from ansible_collections.skywalking.swck.plugins.module_utils.k8s.auth import connection_from_params  # noqa: E402
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.client import Client  # noqa: E402
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.engine import Engine  # noqa: E402
 
@@ -59,7 +59,7 @@ def pytest_terminal_summary(terminalreporter):
 
 @pytest.fixture
 def client(control_plane):
-    return Client(build_configuration({"kubeconfig": str(control_plane.kubeconfig)}))
+    return Client(connection_from_params({"kubeconfig": str(control_plane.kubeconfig)}))
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s import manifest
-from ansible_collections.skywalking.swck.plugins.module_utils.k8s.auth import build_configuration
+from ansible_collections.skywalking.swck.plugins.module_utils.k8s.auth import connection_from_params
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.client import APPLY_PATCH, Client
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.engine import Engine
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import (
@@ -326,7 +326,7 @@ def test_statefulset_partition_wait(engine, namespace):
 
 
 def test_retries_while_the_apiserver_is_down(control_plane, namespace):
-    client = Client(build_configuration({"kubeconfig": str(control_plane.kubeconfig)}), retry_budget=60)
+    client = Client(connection_from_params({"kubeconfig": str(control_plane.kubeconfig)}), retry_budget=60)
     engine = Engine(client)
     outcome = {}
 

@@ -2,10 +2,10 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE)
 """The HTTP side of the engine: one connection pool, retries, discovery.
 
-Requests go straight to the API server over urllib3 with JSON bodies; the
-``kubernetes`` library provides the configuration (kubeconfig, exec plugins,
-in-cluster tokens), and its generated models are never used, which keeps each
-call cheap.  Every request is retried on 409 (not for apply field conflicts),
+Requests go straight to the API server over urllib3 with JSON bodies, with
+the connection settings from auth.py (which uses the ``kubernetes`` library
+only for exec/auth-provider credentials); generated models are never used,
+which keeps each call cheap.  Every request is retried on 409 (not for apply field conflicts),
 429 and 5xx answers and on connection failures, with exponential backoff,
 within a total budget.  ``Warning`` headers are collected for the caller.
 """
@@ -143,10 +143,10 @@ def is_retryable(status, error):
 class Client(object):
     """A thread-safe API client: one connection pool shared by worker threads."""
 
-    def __init__(self, configuration, impersonate_user=None, impersonate_groups=None,
+    def __init__(self, connection, impersonate_user=None, impersonate_groups=None,
                  request_timeout=30.0, retry_budget=60.0, pool_size=16, user_agent=USER_AGENT):
-        self.cfg = configuration
-        self.host = configuration.host.rstrip("/")
+        self.conn = connection
+        self.host = connection.host.rstrip("/")
         self.request_timeout = request_timeout
         self.retry_budget = retry_budget
         self.user_agent = user_agent
@@ -163,31 +163,25 @@ class Client(object):
     # ---------------------------------------------------------------- pool
     def _make_pool(self, pool_size):
         urllib3 = self._urllib3
-        cfg = self.cfg
+        conn = self.conn
         args = {
-            "cert_reqs": ssl.CERT_REQUIRED if cfg.verify_ssl else ssl.CERT_NONE,
-            "ca_certs": cfg.ssl_ca_cert,
-            "cert_file": cfg.cert_file,
-            "key_file": cfg.key_file,
+            "cert_reqs": ssl.CERT_REQUIRED if conn.verify_ssl else ssl.CERT_NONE,
+            "ca_certs": conn.ca_file,
+            "cert_file": conn.cert_file,
+            "key_file": conn.key_file,
             "maxsize": pool_size,
             "retries": False,
         }
-        ca_data = getattr(cfg, "ca_cert_data", None)
-        if ca_data:
-            args["ca_cert_data"] = ca_data
-        if cfg.assert_hostname is not None:
-            args["assert_hostname"] = cfg.assert_hostname
-        server_name = getattr(cfg, "tls_server_name", None)
-        if server_name:
-            args["server_hostname"] = server_name
-        if not cfg.verify_ssl:
+        if conn.tls_server_name:
+            args["server_hostname"] = conn.tls_server_name
+        if not conn.verify_ssl:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        if cfg.proxy and not self._bypass_proxy():
-            return urllib3.ProxyManager(proxy_url=cfg.proxy, proxy_headers=cfg.proxy_headers, **args)
+        if conn.proxy and not self._bypass_proxy():
+            return urllib3.ProxyManager(proxy_url=conn.proxy, proxy_headers=conn.proxy_headers, **args)
         return urllib3.PoolManager(**args)
 
     def _bypass_proxy(self):
-        no_proxy = getattr(self.cfg, "no_proxy", None)
+        no_proxy = self.conn.no_proxy
         if not no_proxy:
             return False
         hostname = self.host.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
@@ -205,7 +199,7 @@ class Client(object):
         headers["User-Agent"] = self.user_agent
         if content_type:
             headers["Content-Type"] = content_type
-        token = self.cfg.get_api_key_with_prefix("BearerToken", alias="authorization")
+        token = self.conn.authorization()
         if token:
             headers["Authorization"] = token
         if self.impersonate_user:

@@ -178,14 +178,14 @@ class Engine(object):
         result = Result()
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             self._pool = pool
-            listed = self._prefetch(planned, prune_resources, instance)
+            listed = self._prefetch(planned, prune_resources, instance, read_unowned=diff)
             todo = [p for p in planned if not compare.in_sync(p.body, p.live, self.field_manager)]
             for p in planned:
                 if p not in todo:
                     p.action, p.after = UNCHANGED, p.live
+            creating_ns = {p.name for p in todo if p.body["kind"] == "Namespace" and p.known and p.live is None}
             if self.preflight and not self.check_mode and todo:
-                self._preflight(todo)
-            creating_ns = {p.name for p in todo if p.body["kind"] == "Namespace" and p.live is None}
+                self._preflight(todo, creating_ns)
             for phase in ordering.phases(todo, lambda p: p.body["kind"]):
                 self._map(lambda p: self._apply_one(p, creating_ns), phase)
                 crds = [p for p in phase if p.body["kind"] == "CustomResourceDefinition"]
@@ -258,7 +258,13 @@ class Engine(object):
             items.extend(_with_type(res, i) for i in body.get("items", []))
         return items
 
-    def _prefetch(self, planned, prune_resources, instance):
+    def _prefetch(self, planned, prune_resources, instance, read_unowned=False):
+        """Read the live state of owned objects with one LIST per kind.
+
+        Objects the LISTs do not return are absent or not ours yet; either way they
+        will be applied.  They are read one by one only when a diff needs their
+        previous state (and Namespaces, to know which ones this run creates).
+        """
         selector = manifest.ownership_selector(instance)
         namespaces = {p.namespace for p in planned if p.namespace}
         kinds, seen = [], set()
@@ -276,7 +282,7 @@ class Engine(object):
         for p in planned:
             if p.key in live:
                 p.live, p.known = live[p.key], True
-            elif not p.deferred:
+            elif not p.deferred and (read_unowned or p.body["kind"] == "Namespace"):
                 missing.append(p)
         if missing:
             found = self._map(lambda p: self.client.get(p.item_path()), missing)
@@ -285,13 +291,17 @@ class Engine(object):
         return list(live.values())
 
     # --------------------------------------------------------- preflight
-    def _preflight(self, todo):
-        """Dry-run every object that would change; report every refusal together."""
+    def _preflight(self, todo, creating_ns):
+        """Dry-run every object that would change; report every refusal together.
+
+        Objects in a namespace this run creates, and custom resources whose
+        definition it creates, cannot be dry-run yet; they are validated when applied.
+        """
         problems = []
         conflicts = []
 
         def check(p):
-            if p.deferred:
+            if p.deferred or p.namespace in creating_ns:
                 return
             try:
                 self._patch(p, dry_run=True)
@@ -325,6 +335,8 @@ class Engine(object):
                                                          content_type=APPLY_PATCH))
         except ApiError as err:
             if err.is_field_conflict:
+                if not p.known:
+                    self._read_live(p)
                 conflicts = [{"field": c.get("field", "?"), "manager": _manager_from(c.get("message", ""))}
                              for c in err.causes if is_conflict_cause(c)]
                 appliers = compare.managers(p.live or {}, "Apply")
@@ -344,9 +356,8 @@ class Engine(object):
             raise
 
     def _apply_one(self, p, creating_ns):
-        if not p.known:
-            obj = self.client.get(p.item_path())
-            p.live, p.known = (_with_type(p.res, obj) if obj else None), True
+        if not p.known and p.deferred:
+            self._read_live(p)
             if compare.in_sync(p.body, p.live, self.field_manager):
                 p.action, p.after = UNCHANGED, p.live
                 return
@@ -361,7 +372,12 @@ class Engine(object):
                 return
             raise
         p.after = after
-        if p.live is None:
+        if not p.known:
+            # Not read before (absent, or existing without our labels): created when we are
+            # its only field manager.
+            owners = {m.get("manager") for m in after["metadata"].get("managedFields") or []}
+            p.action = CREATED if owners <= {self.field_manager} else CONFIGURED
+        elif p.live is None:
             p.action = CREATED
         elif self.check_mode:
             p.action = CONFIGURED if compare.clean(after) != compare.clean(p.live) else UNCHANGED

@@ -12,20 +12,22 @@ from .args import AUTH_ARG_SPEC, AUTH_KEYS
 from .errors import SwckError
 
 try:
-    import kubernetes  # noqa: F401 pylint: disable=unused-import
-
-    HAS_KUBERNETES = True
-    KUBERNETES_IMPORT_ERROR = None
-except ImportError:
-    HAS_KUBERNETES = False
-    KUBERNETES_IMPORT_ERROR = traceback.format_exc()
-
-try:
     import yaml
 
     HAS_YAML = True
+    YAML_IMPORT_ERROR = None
 except ImportError:
     HAS_YAML = False
+    YAML_IMPORT_ERROR = traceback.format_exc()
+
+try:
+    import urllib3  # noqa: F401 pylint: disable=unused-import
+
+    HAS_URLLIB3 = True
+    URLLIB3_IMPORT_ERROR = None
+except ImportError:
+    HAS_URLLIB3 = False
+    URLLIB3_IMPORT_ERROR = traceback.format_exc()
 
 
 def new_module(argument_spec, **kwargs):
@@ -33,19 +35,20 @@ def new_module(argument_spec, **kwargs):
     spec = dict(AUTH_ARG_SPEC)
     spec.update(argument_spec)
     module = AnsibleModule(argument_spec=spec, **kwargs)
-    if not HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=KUBERNETES_IMPORT_ERROR)
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_IMPORT_ERROR)
+    if not HAS_URLLIB3:
+        module.fail_json(msg=missing_required_lib("urllib3"), exception=URLLIB3_IMPORT_ERROR)
     return module
 
 
 def new_client(module):
-    from .auth import build_configuration
+    from .auth import connection_from_params
     from .client import Client
 
     params = {k: module.params.get(k) for k in AUTH_KEYS}
-    cfg = build_configuration(params)
     return Client(
-        cfg,
+        connection_from_params(params),
         impersonate_user=params.get("impersonate_user"),
         impersonate_groups=params.get("impersonate_groups"),
         request_timeout=params.get("request_timeout") or 30.0,
