@@ -108,10 +108,14 @@ class ControlPlane:
     """One control plane instance rooted at ``workdir``."""
 
     def __init__(self, workdir, nodes: int = 3, pod_behaviours: dict | None = None,
-                 bin_dir: Path | None = None, tie_to_parent: bool = True, log=None):
+                 extra_stages: list[dict] | None = None, bin_dir: Path | None = None,
+                 tie_to_parent: bool = True, log=None):
+        """``pod_behaviours`` maps a behaviour of stages.BEHAVIOURS to images; ``extra_stages``
+        are further KWOK Stage objects (dicts) appended to the configuration."""
         self.workdir = Path(workdir).resolve()
         self.nodes = nodes
         self.pod_behaviours = {k: list(v) for k, v in (pod_behaviours or {}).items()}
+        self.extra_stages = list(extra_stages or [])
         self.bin_dir = Path(bin_dir) if bin_dir else None
         self.tie_to_parent = tie_to_parent
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
@@ -326,7 +330,8 @@ class ControlPlane:
         ]
 
     def _write_kwok_config(self) -> None:
-        (self.workdir / "kwok.yaml").write_text(stages.render(build.stage_dir(), self.pod_behaviours))
+        (self.workdir / "kwok.yaml").write_text(
+            stages.render(build.stage_dir(), self.pod_behaviours, self.extra_stages))
 
     # ------------------------------------------------------------------ http
     def _context(self) -> ssl.SSLContext:
@@ -452,16 +457,23 @@ class ControlPlane:
             return
         _terminate(pid, str(self.workdir), STOP_GRACE.get(name, DEFAULT_STOP_GRACE), proc)
 
-    def restart(self, name: str, down_for: float = 0.0) -> None:
-        """Stop one component and start it again with the same flags."""
-        argv = self.argv[name]
+    def stop_component(self, name: str) -> None:
+        """Stop one component (e.g. ``kube-apiserver``); ``start_component`` brings it back."""
         self._stop_one(name)
-        if down_for:
-            time.sleep(down_for)
-        self._spawn(name, argv)
-        if name == "kube-apiserver":
+
+    def start_component(self, name: str, wait: bool = True) -> None:
+        """Start a stopped component again with the flags it had."""
+        self._spawn(name, self.argv[name])
+        if name == "kube-apiserver" and wait:
             self._ssl = None
             self._wait("kube-apiserver /readyz", self._apiserver_ready, 60, name)
+
+    def restart(self, name: str, down_for: float = 0.0) -> None:
+        """Stop one component and start it again with the same flags."""
+        self.stop_component(name)
+        if down_for:
+            time.sleep(down_for)
+        self.start_component(name)
 
     def set_pod_behaviours(self, behaviours: dict[str, list[str]]) -> None:
         """Choose which images' pods misbehave (see stages.py); restarts KWOK."""

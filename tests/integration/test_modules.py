@@ -157,3 +157,11 @@ def test_k8s_auth_environment_variables(playbook, control_plane):
            "K8S_AUTH_KEY_FILE": str(pki / "admin.key"), "KUBECONFIG": "/nonexistent"}
     run = playbook.run([{"skywalking.swck.cluster_info": {}}], env=env)
     assert run[0]["ready_nodes"] == 3
+
+
+def test_apply_module_passes_api_warnings_on(playbook, namespace):
+    dep = deployment("warned", namespace, replicas=1)
+    dep["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["memory"] = "100m"
+    run = playbook.run([{"skywalking.swck.apply": {"instance": "warn-" + namespace, "definitions": [dep]}}])
+    assert any("fractional byte value" in w for w in run[0]["api_warnings"])
+    assert any("fractional byte value" in w for w in run[0]["warnings"])
