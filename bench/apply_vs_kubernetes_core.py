@@ -206,8 +206,8 @@ def main() -> int:
             if r["way"] == "floor":
                 print("| %s | %.2f s | | | |" % (names["floor"], r["first"]))
             else:
-                print("| %s | %.2f s | %.2f s | %d | %d |" % (names[r["way"]], r["first"], r["noop"],
-                                                           r["first_writes"], r["noop_writes"]))
+                row = (names[r["way"]], r["first"], r["noop"], r["first_writes"], r["noop_writes"])
+                print("| %s | %.2f s | %.2f s | %d | %d |" % row)
     else:
         print(json.dumps(results, indent=2))
     return 0

@@ -62,6 +62,7 @@ def main() -> int:
                 noop.append(time.monotonic() - started)
         finally:
             plane.stop()
+
     def per_run(name):
         return ", ".join("%s %.0f" % (m, n / args.runs) for m, n in sorted(counts[name].items()))
 

@@ -42,6 +42,8 @@ def main(argv=None) -> int:
                            help="pods with this image run but never become Ready")
             p.add_argument("--crash-loop-image", action="append", default=[],
                            help="pods with this image crash-loop")
+            p.add_argument("--failing-image", action="append", default=[],
+                           help="pods with this image exit with code 1 (phase Failed)")
     args = parser.parse_args(argv)
 
     if args.cmd == "build":
@@ -68,7 +70,8 @@ def main(argv=None) -> int:
             _status(plane)
             print(f"export KUBECONFIG={plane.kubeconfig}")
             return 0
-    behaviours = {"never-ready": args.never_ready_image, "crash-loop": args.crash_loop_image}
+    behaviours = {"never-ready": args.never_ready_image, "crash-loop": args.crash_loop_image,
+                  "fail": args.failing_image}
     plane = cluster.ControlPlane(workdir, nodes=args.nodes, pod_behaviours=behaviours, tie_to_parent=False)
     plane.start()
     timings = ", ".join(f"{k} +{v:.1f}s" for k, v in plane.timings.items())

@@ -10,7 +10,9 @@ one image misbehave while every other pod stays healthy:
 ``never-ready``
     the pod runs but its containers never pass readiness (Ready=False);
 ``crash-loop``
-    every container is in ``CrashLoopBackOff`` after exiting with code 1.
+    every container is in ``CrashLoopBackOff`` after exiting with code 1;
+``fail``
+    the containers exit with code 1 and the pod ends ``Failed`` (a Job's pods fail).
 
 KWOK picks one stage among those whose selector matches, so the stock
 ``pod-ready`` stage is narrowed to exclude the chosen images.
@@ -25,7 +27,7 @@ import yaml
 
 IMAGE_KEY = ".spec.containers.[].image"
 
-BEHAVIOURS = ("never-ready", "crash-loop")
+BEHAVIOURS = ("never-ready", "crash-loop", "fail")
 
 _POD_ADDRESSES = """
 {{ $hostIPs := NodeIPsWith .spec.nodeName }}
@@ -120,9 +122,33 @@ containerStatuses:
 }
 
 
+_FAILED_CONTAINERS = """
+containerStatuses:
+{{ range .spec.containers }}
+- image: {{ .image | Quote }}
+  name: {{ .name | Quote }}
+  ready: false
+  started: false
+  restartCount: 0
+  state:
+    terminated:
+      exitCode: 1
+      reason: Error
+      message: "simulated failure (kwok fail stage)"
+      startedAt: {{ $now | Quote }}
+      finishedAt: {{ $now | Quote }}
+{{ end }}
+"""
+
+
 def _behaviour_stage(behaviour: str, images: list[str]) -> dict:
-    template = "{{ $now := Now }}\n" + _NOT_READY_CONDITIONS + _CONTAINERS[behaviour] + _INIT_DONE + _POD_ADDRESSES
-    template += "phase: Running\nstartTime: {{ $now | Quote }}\n"
+    template = "{{ $now := Now }}\n" + _NOT_READY_CONDITIONS
+    if behaviour == "fail":
+        template += _FAILED_CONTAINERS + _INIT_DONE + _POD_ADDRESSES
+        template += "phase: Failed\nstartTime: {{ $now | Quote }}\n"
+    else:
+        template += _CONTAINERS[behaviour] + _INIT_DONE + _POD_ADDRESSES
+        template += "phase: Running\nstartTime: {{ $now | Quote }}\n"
     return {
         "apiVersion": "kwok.x-k8s.io/v1alpha1",
         "kind": "Stage",

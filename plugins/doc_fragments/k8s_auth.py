@@ -95,10 +95,14 @@ options:
     default: 60
 notes:
   - Authentication follows kubernetes.core, so the same C(module_defaults) and K8S_AUTH_* credentials work.
+  - Kubeconfigs with client certificates, tokens or token files, and in-cluster service accounts, are read
+    directly; users with C(exec) or C(auth-provider) credentials, and several merged kubeconfig files, are
+    loaded with the C(kubernetes) Python library.
   - HTTP basic authentication (C(username)/C(password)) is not supported; Kubernetes removed it in 1.19.
 requirements:
-  - kubernetes >= 30.1.0
   - PyYAML
+  - urllib3
+  - kubernetes >= 30.1.0 (only for exec/auth-provider credentials or several kubeconfig files)
 """
 
     WAIT = r"""

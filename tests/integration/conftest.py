@@ -29,6 +29,7 @@ from ansible_collections.skywalking.swck.plugins.module_utils.k8s.engine import 
 
 NEVER_READY_IMAGE = "registry.test/never-ready:1"
 CRASH_LOOP_IMAGE = "registry.test/crash-loop:1"
+FAILING_IMAGE = "registry.test/fails:1"
 COLLECTIONS = ROOT / ".venv" / "collections"
 
 _SERVER = {}
@@ -38,7 +39,8 @@ _SERVER = {}
 def control_plane(tmp_path_factory):
     plane = ControlPlane(
         tmp_path_factory.mktemp("controlplane"), nodes=3,
-        pod_behaviours={"never-ready": [NEVER_READY_IMAGE], "crash-loop": [CRASH_LOOP_IMAGE]},
+        pod_behaviours={"never-ready": [NEVER_READY_IMAGE], "crash-loop": [CRASH_LOOP_IMAGE],
+                        "fail": [FAILING_IMAGE]},
     )
     plane.start()
     version = plane.version()

@@ -18,10 +18,11 @@ from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import 
     ConflictError,
     SpecError,
     SwckError,
+    WaitFailed,
     WaitTimeout,
 )
 
-from .conftest import CRASH_LOOP_IMAGE, NEVER_READY_IMAGE
+from .conftest import CRASH_LOOP_IMAGE, FAILING_IMAGE, NEVER_READY_IMAGE
 
 
 def deployment(name, ns, image="registry.test/app:1", replicas=2):
@@ -203,6 +204,17 @@ def test_prune_deletes_only_what_this_instance_owns(engine, control_plane, names
     assert not again.changed
 
 
+def test_prune_never_deletes_namespaces_unless_asked(engine, control_plane, namespace):
+    names = [namespace + "-a", namespace + "-b"]
+    engine.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in names], "it-prune-ns")
+    kept = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": names[0]}}]
+    result = engine.apply(kept, "it-prune-ns", prune=True)
+    assert result.counts() == {"unchanged": 1}
+    assert live(control_plane, "/api/v1/namespaces/" + names[1])["status"]["phase"] == "Active"
+    result = engine.apply(kept, "it-prune-ns", prune=True, prune_kinds=["v1/Namespace"])
+    assert [(o["name"], o["action"]) for o in result.objects] == [(names[0], "unchanged"), (names[1], "pruned")]
+
+
 def test_conflict_with_another_field_manager(client, control_plane, namespace):
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared", "namespace": namespace},
           "data": {"owner": "swck", "mine": "1"}}
@@ -280,10 +292,8 @@ def test_custom_resource_definition_and_resource_in_one_run(engine, control_plan
 
 def test_wait_until_ready(engine, namespace):
     objects = [deployment("web", namespace, replicas=3)] + [o for o in stack(namespace) if o["kind"] == "Job"]
-    started = time.monotonic()
     result = engine.apply(objects, "it-wait", wait=True, wait_timeout=60)
     assert result.counts() == {"created": 2}
-    assert time.monotonic() - started < 60
     dep = engine.client.request("GET", "/apis/apps/v1/namespaces/%s/deployments/web" % namespace)
     assert dep["status"]["availableReplicas"] == 3
     job = engine.client.request("GET", "/apis/batch/v1/namespaces/%s/jobs/init" % namespace)
@@ -291,20 +301,39 @@ def test_wait_until_ready(engine, namespace):
 
 
 def test_wait_timeout_names_each_object_and_why(engine, namespace):
+    unschedulable = deployment("nowhere", namespace, replicas=1)
+    unschedulable["spec"]["template"]["spec"]["nodeSelector"] = {"disk": "ssd"}
     objects = [deployment("stuck", namespace, image=NEVER_READY_IMAGE, replicas=1),
                deployment("crashy", namespace, image=CRASH_LOOP_IMAGE, replicas=1),
-               deployment("fine", namespace, replicas=1)]
+               deployment("fine", namespace, replicas=1), unschedulable]
     with pytest.raises(WaitTimeout) as info:
         engine.apply(objects, "it-timeout", wait=True, wait_timeout=8)
     refs = {p["ref"]: p["reason"] for p in info.value.pending}
-    assert set(refs) == {"Deployment %s/stuck" % namespace, "Deployment %s/crashy" % namespace}
+    assert set(refs) == {"Deployment %s/stuck" % namespace, "Deployment %s/crashy" % namespace,
+                         "Deployment %s/nowhere" % namespace}
+    nowhere = refs["Deployment %s/nowhere" % namespace]
+    assert "not scheduled: 0/3 nodes are available" in nowhere
+    assert "event FailedScheduling" in nowhere
     stuck = refs["Deployment %s/stuck" % namespace]
     assert "0 of 1 updated replicas available" in stuck
     assert "container app running but not ready" in stuck
     assert "Available=False" in stuck
     crashy = refs["Deployment %s/crashy" % namespace]
     assert "CrashLoopBackOff" in crashy and "last exit 1 Error" in crashy
-    assert "timed out after 8s waiting for 2 object(s)" in info.value.msg
+    assert "timed out after 8s waiting for 3 object(s)" in info.value.msg
+
+
+def test_failed_job_ends_the_wait_at_once(engine, namespace):
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "broken", "namespace": namespace},
+           "spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [
+               {"name": "init", "image": FAILING_IMAGE}]}}}}
+    # WaitFailed (not WaitTimeout) shows the wait ended on the failure, not at the deadline.
+    with pytest.raises(WaitFailed) as info:
+        engine.apply([job], "it-job-fail", wait=True, wait_timeout=120)
+    (failure,) = info.value.failed
+    assert failure["ref"] == "Job %s/broken" % namespace
+    assert "job failed: BackoffLimitExceeded" in failure["reason"]
+    assert "container init terminated: Error exit 1" in failure["reason"]
 
 
 def test_statefulset_partition_wait(engine, namespace):

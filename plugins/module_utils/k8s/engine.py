@@ -179,10 +179,12 @@ class Engine(object):
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             self._pool = pool
             listed = self._prefetch(planned, prune_resources, instance, read_unowned=diff)
-            todo = [p for p in planned if not compare.in_sync(p.body, p.live, self.field_manager)]
+            todo = []
             for p in planned:
-                if p not in todo:
+                if compare.in_sync(p.body, p.live, self.field_manager):
                     p.action, p.after = UNCHANGED, p.live
+                else:
+                    todo.append(p)
             creating_ns = {p.name for p in todo if p.body["kind"] == "Namespace" and p.known and p.live is None}
             if self.preflight and not self.check_mode and todo:
                 self._preflight(todo, creating_ns)
@@ -195,7 +197,8 @@ class Engine(object):
                 result.add(p.body, p.action, p.live, p.after, diff, p.path)
             if prune:
                 desired = {p.key for p in planned}
-                self._prune(listed, desired, result, diff)
+                prunable = {(res.group, res.kind) for res in prune_resources}
+                self._prune([o for o in listed if manifest.identity(o)[:2] in prunable], desired, result, diff)
             if wait and not self.check_mode:
                 waitable = [(p.res, p.after) for p in planned if p.body["kind"] in readiness.WAITABLE_KINDS]
                 Waiter(self.client).wait(waitable, wait_timeout)
