@@ -84,71 +84,47 @@ conditions:
   type: ContainersReady
 """
 
-_CONTAINERS = {
-    "never-ready": """
-containerStatuses:
-{{ range .spec.containers }}
-- image: {{ .image | Quote }}
-  name: {{ .name | Quote }}
-  ready: false
-  started: true
-  restartCount: 0
-  state:
-    running:
-      startedAt: {{ $now | Quote }}
-{{ end }}
-""",
-    "crash-loop": """
-containerStatuses:
-{{ range .spec.containers }}
-- image: {{ .image | Quote }}
-  name: {{ .name | Quote }}
-  ready: false
-  started: false
-  restartCount: 5
-  lastState:
+_EXITED = """
     terminated:
       exitCode: 1
       reason: Error
-      message: "simulated crash (kwok crash-loop stage)"
+      message: "simulated failure (kwok %s stage)"
       startedAt: {{ $now | Quote }}
-      finishedAt: {{ $now | Quote }}
-  state:
-    waiting:
-      reason: CrashLoopBackOff
-      message: "back-off restarting failed container"
-{{ end }}
-""",
+      finishedAt: {{ $now | Quote }}"""
+
+_RUNNING = """
+    running:
+      startedAt: {{ $now | Quote }}"""
+
+_BACK_OFF = (
+    "\n    waiting:"
+    "\n      reason: CrashLoopBackOff"
+    '\n      message: "back-off restarting failed container"'
+)
+
+
+def _containers(started: bool, restarts: int, state: str, last_state: str = "") -> str:
+    """containerStatuses for every container of the pod, none of them ready."""
+    block = "\ncontainerStatuses:\n{{ range .spec.containers }}\n"
+    block += "- image: {{ .image | Quote }}\n  name: {{ .name | Quote }}\n  ready: false\n"
+    block += "  started: %s\n  restartCount: %d\n" % ("true" if started else "false", restarts)
+    if last_state:
+        block += "  lastState:" + last_state + "\n"
+    return block + "  state:" + state + "\n{{ end }}\n"
+
+
+# behaviour -> (containerStatuses, pod phase)
+_BEHAVIOUR_STATUS = {
+    "never-ready": (_containers(True, 0, _RUNNING), "Running"),
+    "crash-loop": (_containers(False, 5, _BACK_OFF, _EXITED % "crash-loop"), "Running"),
+    "fail": (_containers(False, 0, _EXITED % "fail"), "Failed"),
 }
 
 
-_FAILED_CONTAINERS = """
-containerStatuses:
-{{ range .spec.containers }}
-- image: {{ .image | Quote }}
-  name: {{ .name | Quote }}
-  ready: false
-  started: false
-  restartCount: 0
-  state:
-    terminated:
-      exitCode: 1
-      reason: Error
-      message: "simulated failure (kwok fail stage)"
-      startedAt: {{ $now | Quote }}
-      finishedAt: {{ $now | Quote }}
-{{ end }}
-"""
-
-
 def _behaviour_stage(behaviour: str, images: list[str]) -> dict:
-    template = "{{ $now := Now }}\n" + _NOT_READY_CONDITIONS
-    if behaviour == "fail":
-        template += _FAILED_CONTAINERS + _INIT_DONE + _POD_ADDRESSES
-        template += "phase: Failed\nstartTime: {{ $now | Quote }}\n"
-    else:
-        template += _CONTAINERS[behaviour] + _INIT_DONE + _POD_ADDRESSES
-        template += "phase: Running\nstartTime: {{ $now | Quote }}\n"
+    containers, phase = _BEHAVIOUR_STATUS[behaviour]
+    template = "{{ $now := Now }}\n" + _NOT_READY_CONDITIONS + containers + _INIT_DONE + _POD_ADDRESSES
+    template += "phase: %s\nstartTime: {{ $now | Quote }}\n" % phase
     return {
         "apiVersion": "kwok.x-k8s.io/v1alpha1",
         "kind": "Stage",
