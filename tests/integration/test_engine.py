@@ -412,3 +412,29 @@ def test_api_warnings_are_passed_through(engine, namespace):
     result = engine.apply([dep], "it-warnings")
     assert result.counts() == {"created": 1}
     assert any("fractional byte value" in w for w in result.warnings), result.warnings
+
+
+def test_absent_deletes_only_what_the_instance_owns(engine, control_plane, namespace):
+    ours = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ours", "namespace": namespace}}
+    theirs = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "theirs", "namespace": namespace}}
+    engine.apply([ours], "it-absent")
+    assert control_plane.request("POST", "/api/v1/namespaces/%s/configmaps" % namespace, theirs)[0] == 201
+    gone = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "never-existed", "namespace": namespace}}
+    result = engine.delete([ours, theirs, gone], "it-absent", wait=True, wait_timeout=30)
+    assert [(o["name"], o["action"]) for o in result.objects] == [
+        ("ours", "deleted"), ("theirs", "skipped"), ("never-existed", "absent")]
+    assert "ConfigMap %s/theirs is not owned by instance it-absent; left alone" % namespace in result.warnings
+    assert live(control_plane, "/api/v1/namespaces/%s/configmaps/ours" % namespace) is None
+    assert live(control_plane, "/api/v1/namespaces/%s/configmaps/theirs" % namespace) is not None
+
+
+def test_missing_namespace_is_reported_before_any_write(engine, control_plane, namespace, audit):
+    objects = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": namespace}},
+               {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b", "namespace": namespace + "-nope"}}]
+    audit.start()
+    with pytest.raises(SwckError) as info:
+        engine.apply(objects, "it-no-ns")
+    assert "definitions[1] (ConfigMap %s-nope/b): namespace %s-nope does not exist and is not created by this run" % (
+        namespace, namespace) in info.value.msg
+    assert audit.writes(include_dry_run=False) == []
+    assert live(control_plane, "/api/v1/namespaces/%s/configmaps/a" % namespace) is None

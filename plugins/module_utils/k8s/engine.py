@@ -311,9 +311,11 @@ class Engine(object):
             except ConflictError as err:
                 conflicts.append(err)
             except ApiError as err:
-                if err.status == 404 and "namespaces" in (err.api_message or "") and p.namespace:
-                    return  # namespace is created by this run; validated when applied
-                problems.append("%s (%s): %s" % (p.path, p.ref, err.api_message or err.msg))
+                if err.status == 404 and p.namespace:
+                    problems.append("%s (%s): namespace %s does not exist and is not created by this run"
+                                    % (p.path, p.ref, p.namespace))
+                else:
+                    problems.append("%s (%s): %s" % (p.path, p.ref, err.api_message or err.msg))
             except SwckError as err:
                 problems.append(err.msg)
 
@@ -426,44 +428,53 @@ class Engine(object):
     # ============================================================ delete
     def delete(self, definitions, instance, namespace=None, prune_kinds=None, wait=False, wait_timeout=300,
                diff=False):
-        """state=absent: delete the given objects we own, or every object of ``instance``."""
+        """state=absent: delete the given objects we own, or every object of ``instance``.
+
+        Results follow the input order; objects are deleted in reverse apply order.
+        """
         result = Result()
+        warnings = []
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             self._pool = pool
             if definitions:
                 planned = self.plan(definitions, instance, namespace)
                 self._map(self._read_live, planned)
-                targets = []
-                for p in planned:
-                    if p.live is None:
-                        result.add(p.body, ABSENT, source=p.path)
-                        continue
-                    labels = (p.live.get("metadata") or {}).get("labels") or {}
-                    if labels.get(manifest.MANAGED_BY_LABEL) != manifest.MANAGED_BY or \
-                            labels.get(manifest.INSTANCE_LABEL) != instance:
-                        result.add(p.body, SKIPPED, source=p.path)
-                        result.warnings.append("%s is not owned by instance %s; left alone" % (p.ref, instance))
-                        continue
-                    targets.append(p.live)
+                targets = [p.live for p in planned if p.live is not None and self._owned(p.live, instance)]
             else:
                 manifest.validate_instance(instance)
-                resources = self._prune_resources([], prune_kinds)
+                planned = []
                 selector = manifest.ownership_selector(instance)
                 targets = []
-                for items in self._map(lambda r: self._list_owned(r, selector, set()), resources):
+                for items in self._map(lambda r: self._list_owned(r, selector, set()),
+                                       self._prune_resources([], prune_kinds)):
                     targets.extend(items)
-            gone = []
+            done = {}
             for phase in reversed(ordering.phases(targets, lambda o: o["kind"])):
-                actions = self._map(self._delete_one, phase)
-                for obj, action in zip(phase, actions):
-                    result.add(obj, DELETED if action == PRUNED else action, obj, None, diff)
-                    if action == PRUNED:
-                        gone.append(obj)
+                for obj, action in zip(phase, self._map(self._delete_one, phase)):
+                    done[manifest.identity(obj)] = DELETED if action == PRUNED else action
+            for p in planned:
+                if p.live is None:
+                    result.add(p.body, ABSENT, source=p.path)
+                elif p.key not in done:
+                    result.add(p.body, SKIPPED, source=p.path)
+                    warnings.append("%s is not owned by instance %s; left alone" % (p.ref, instance))
+                else:
+                    result.add(p.live, done[p.key], p.live, None, diff, p.path)
+            if not planned:
+                for obj in targets:
+                    result.add(obj, done[manifest.identity(obj)], obj, None, diff)
+            gone = [obj for obj in targets if done[manifest.identity(obj)] == DELETED]
             if wait and not self.check_mode and gone:
                 Waiter(self.client).wait_deleted(
                     [(self.client.resource(o["apiVersion"], o["kind"]), o) for o in gone], wait_timeout)
-        result.warnings = list(self.client.warnings) + result.warnings
+        result.warnings = list(self.client.warnings) + warnings
         return result
+
+    @staticmethod
+    def _owned(live, instance):
+        labels = (live.get("metadata") or {}).get("labels") or {}
+        return labels.get(manifest.MANAGED_BY_LABEL) == manifest.MANAGED_BY and \
+            labels.get(manifest.INSTANCE_LABEL) == instance
 
     def _read_live(self, p):
         obj = self.client.get(p.item_path())
