@@ -22,7 +22,6 @@ from urllib.parse import quote, urlencode
 from .errors import ApiError, ConnectionFailure, SwckError
 
 APPLY_PATCH = "application/apply-patch+yaml"
-MERGE_PATCH = "application/merge-patch+json"
 USER_AGENT = "skywalking.swck/0.1.0"
 RETRY_STATUSES = frozenset([409, 429, 500, 502, 503, 504])
 
@@ -219,8 +218,7 @@ class Client(object):
                 if text not in self.warnings:
                     self.warnings.append(text)
 
-    def request(self, method, path, query=None, body=None, content_type=None, timeout=None,
-                stream=False, retry=True):
+    def request(self, method, path, query=None, body=None, content_type=None, timeout=None, stream=False):
         """Send one request; return the decoded JSON (or the raw response if ``stream``)."""
         url = self.host + path
         if query:
@@ -269,7 +267,7 @@ class Client(object):
                 retry_after = resp.headers.get("Retry-After")
                 if retryable and retry_after and retry_after.isdigit():
                     wait = max(wait, min(float(retry_after), 10.0))
-            if not retry or not retryable or time.monotonic() + wait > deadline:
+            if not retryable or time.monotonic() + wait > deadline:
                 if failure is not None:
                     raise ConnectionFailure(
                         "%s %s: cannot reach the API server at %s: %s" % (method, path, self.host, failure)

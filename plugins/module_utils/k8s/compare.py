@@ -179,8 +179,3 @@ def mask_secret_pair(before, after):
         if side and side.get("stringData"):
             side["stringData"] = {k: MASK for k in side["stringData"]}
     return before, after
-
-
-def mask_secret(obj):
-    """Mask every value of a Secret (for results and messages)."""
-    return mask_secret_pair(obj, None)[0] if obj and obj.get("kind") == "Secret" else obj
