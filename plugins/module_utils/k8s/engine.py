@@ -288,9 +288,7 @@ class Engine(object):
             elif not p.deferred and (read_unowned or p.body["kind"] == "Namespace"):
                 missing.append(p)
         if missing:
-            found = self._map(lambda p: self.client.get(p.item_path()), missing)
-            for p, obj in zip(missing, found):
-                p.live, p.known = (_with_type(p.res, obj) if obj else None), True
+            self._map(self._read_live, missing)
         return list(live.values())
 
     # --------------------------------------------------------- preflight
