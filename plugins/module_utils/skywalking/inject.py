@@ -355,6 +355,50 @@ def remove(obj):
     return outcome.obj
 
 
+def inject_all(data, defaults=None, swagents=(), state="present", mark_errors=False):
+    """Inject (``state="present"``) or remove (``state="absent"``) the agent in every object of ``data``.
+
+    Returns ``(result, reports)``.
+
+    ``data``: one object, a list of objects, or a ``List`` (``{"kind": "List", "items": [...]}``);
+    the result has the same shape.  SwAgent objects found in ``data`` apply to the other objects (as
+    the SwAgents of their namespace do in a cluster) in addition to ``swagents``, and come back
+    unchanged.  ``reports``: one report per object with a pod template (see ``inject_object``), in
+    input order.  Never raises for an invalid object (its report says ``error``); raises
+    ``SpecError`` for invalid ``defaults`` or ``swagents``.
+    """
+    found = []
+    _collect_swagents(data, found)
+    agents = list(swagents or []) + found
+    reports = []
+
+    def one(obj):
+        if isinstance(obj, dict) and obj.get("kind") == "List" and isinstance(obj.get("items"), list):
+            out = dict(obj)
+            out["items"] = [one(item) for item in obj["items"]]
+            return out
+        if template_path(obj) is None:
+            return copy.deepcopy(obj)
+        outcome = remove_object(obj, mark_errors) if state == "absent" else inject_object(obj, defaults, agents, mark_errors)
+        reports.append(outcome.report)
+        return outcome.obj
+
+    if isinstance(data, list):
+        return [one(item) for item in data], reports
+    return one(data), reports
+
+
+def _collect_swagents(data, found):
+    if isinstance(data, list):
+        for item in data:
+            _collect_swagents(item, found)
+    elif isinstance(data, dict):
+        if data.get("kind") == "List" and isinstance(data.get("items"), list):
+            _collect_swagents(data["items"], found)
+        elif data.get("kind") == SWAGENT_KIND and str(data.get("apiVersion", "")).startswith("operator.skywalking.apache.org/"):
+            found.append(data)
+
+
 def is_injected(obj):
     """Whether the object's pod template carries this collection's injection record."""
     path = template_path(obj)
@@ -1055,10 +1099,12 @@ def _holds(live, desired):
         return isinstance(live, list) and len(live) == len(desired) and all(
             _holds(a, b) for a, b in zip(live, desired))
     if isinstance(live, bool) or isinstance(desired, bool):
-        return live is desired
+        return isinstance(live, bool) and isinstance(desired, bool) and live == desired
     if isinstance(live, (int, float)) and isinstance(desired, (int, float)):
         return live == desired  # JSON numbers: 1 == 1.0
-    return type(live) is type(desired) and live == desired
+    if isinstance(live, str) or isinstance(desired, str):
+        return isinstance(live, str) and isinstance(desired, str) and live == desired
+    return live == desired
 
 
 def _check_swagents(swagents):
