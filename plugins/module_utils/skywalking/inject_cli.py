@@ -61,8 +61,12 @@ def dump_documents(docs):
     yaml = _yaml()
     if not docs:
         return ""
-    return yaml.dump_all(docs, Dumper=yaml.SafeDumper, sort_keys=False, default_flow_style=False,
+    text = yaml.dump_all(docs, Dumper=yaml.SafeDumper, sort_keys=False, default_flow_style=False,
                          allow_unicode=True, width=1 << 20)
+    if list(yaml.safe_load_all(text)) != list(docs):  # PyYAML writes some line breaks (U+0085, U+2028) raw
+        text = yaml.dump_all(docs, Dumper=yaml.SafeDumper, sort_keys=False, default_flow_style=False,
+                             allow_unicode=False, width=1 << 20)
+    return text
 
 
 def render(text, defaults=None, swagents=(), state="present", mark_errors=False):

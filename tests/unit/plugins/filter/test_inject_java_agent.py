@@ -279,3 +279,10 @@ def test_cli_module_import_prints_nothing():
                           env=dict(os.environ, PYTHONPATH=COLLECTIONS), cwd=ROOT)
     assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == ""
 
+
+
+@pytest.mark.parametrize("value", ["plain", "ünïcödé 中文", "line\u2028break", "nel\x85x", "tab\tx"])
+def test_cli_output_reads_back_as_the_same_data(value):
+    data = docs()
+    data[1]["metadata"]["annotations"] = {"note": value}
+    assert list(yaml.safe_load_all(inject_cli.dump_documents(data))) == data
