@@ -412,6 +412,68 @@ def is_injected(obj):
     return isinstance(annotations, dict) and RECORD_ANNOTATION in annotations
 
 
+def injected_fields(obj):
+    """The fields the injection set, as a minimal object for a server-side apply; None if not injected.
+
+    Holds the object's apiVersion, kind, name and namespace, and in its pod template (at the same path)
+    only: the marker annotations and the record, the agent's init container, the volumes, and per
+    injected container its ``name`` (the list key), the mounts and the env vars the injection added
+    or merged (a merged ``JAVA_TOOL_OPTIONS`` with its whole merged value: applying it takes that value
+    from the container's owner, which server-side apply reports as a conflict unless forced).  Lists
+    are keyed as the API server merges them: containers, initContainers, volumes and env by ``name``,
+    volumeMounts by ``mountPath``.
+    """
+    path = template_path(obj)
+    if path is None or not is_injected(obj):
+        return None
+    tpl = obj
+    for key in path:
+        tpl = tpl[key]
+    record = _parse_record(tpl["metadata"]["annotations"][RECORD_ANNOTATION])
+    spec = tpl.get("spec") or {}
+    annotations = tpl["metadata"]["annotations"]
+    marks = dict((k, annotations[k]) for k in (SUCCEED_ANNOTATION, INJECTED_ANNOTATION, RECORD_ANNOTATION)
+                 if k in annotations)
+    body_spec = {}
+    inits = [c for c in spec.get("initContainers") or [] if isinstance(c, dict) and c.get("name") == record.get("initContainer")]
+    if inits:
+        body_spec["initContainers"] = copy.deepcopy(inits)
+    volumes = [v for v in spec.get("volumes") or [] if isinstance(v, dict) and v.get("name") in (record.get("volumes") or [])]
+    if volumes:
+        body_spec["volumes"] = copy.deepcopy(volumes)
+    containers = []
+    for container in spec.get("containers") or []:
+        rec = record["containers"].get(container.get("name")) if isinstance(container, dict) else None
+        if rec is None:
+            continue
+        item = {"name": container["name"]}
+        mounts = [m for m in container.get("volumeMounts") or []
+                  if isinstance(m, dict) and m.get("mountPath") in (record.get("mounts") or [])
+                  and m.get("name") in (record.get("volumes") or [])]
+        if mounts:
+            item["volumeMounts"] = copy.deepcopy(mounts)
+        names = list(rec.get("addedEnv") or [])
+        if rec.get("mode") in ("added", "merged"):
+            names.insert(0, record.get("env"))
+        env = [e for e in container.get("env") or [] if isinstance(e, dict) and e.get("name") in names]
+        if env:
+            item["env"] = copy.deepcopy(env)
+        containers.append(item)
+    body_spec["containers"] = containers
+    body = {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
+            "metadata": dict((k, obj["metadata"][k]) for k in ("name", "namespace") if k in (obj.get("metadata") or {}))}
+    template_body = {"metadata": {"annotations": marks}, "spec": body_spec}
+    if not path:
+        body["metadata"]["annotations"] = marks
+        body["spec"] = body_spec
+        return body
+    node = body
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = template_body
+    return body
+
+
 def collector_address(cluster, namespace, satellite=False, oap_service=None, satellite_service=None,
                       port=OAP_GRPC_PORT, cluster_domain=None):
     """The agents' collector address for a SkyWalking cluster: ``<service>.<namespace>.svc:<port>``.

@@ -510,3 +510,25 @@ def test_is_injected():
     assert not inj.is_injected(workload())
     assert inj.is_injected(inj.inject(workload("CronJob")))
     assert not inj.is_injected({"kind": "Service"})
+
+
+def test_injected_fields_hold_only_what_the_injection_set():
+    obj = workload("CronJob", annotations={"keep": "me"}, containers=[
+        container("app", env=[{"name": "JAVA_TOOL_OPTIONS", "value": "-Xmx1g"}, {"name": "TZ", "value": "UTC"}],
+                  ports=[{"containerPort": 8080}]),
+        container("envoy")], initContainers=[container("migrate")])
+    tpl_of(obj)["metadata"]["annotations"][inj.CONTAINER_ANNOTATION] = "^app$"
+    injected = inj.inject(obj, {"backend_service": "oap:11800"})
+    body = inj.injected_fields(injected)
+    assert set(body) == {"apiVersion", "kind", "metadata", "spec"}
+    assert body["metadata"] == {"name": "demo", "namespace": "apps"}
+    tpl = body["spec"]["jobTemplate"]["spec"]["template"]
+    assert set(tpl["metadata"]["annotations"]) == {inj.SUCCEED_ANNOTATION, inj.INJECTED_ANNOTATION, inj.RECORD_ANNOTATION}
+    assert [c["name"] for c in tpl["spec"]["initContainers"]] == ["inject-skywalking-agent"]
+    assert tpl["spec"]["volumes"] == [{"name": "sky-agent", "emptyDir": {}}]
+    assert tpl["spec"]["containers"] == [{"name": "app", "volumeMounts": [{"name": "sky-agent", "mountPath": "/sky/agent"}],
+                                          "env": [{"name": "JAVA_TOOL_OPTIONS", "value": "-Xmx1g " + JAR},
+                                                  {"name": inj.BACKEND_ENV, "value": "oap:11800"}]}]
+    assert inj.injected_fields(obj) is None
+    pod = inj.injected_fields(inj.inject(workload("Pod")))
+    assert pod["metadata"]["annotations"][inj.SUCCEED_ANNOTATION] == "true" and pod["spec"]["containers"][0]["name"] == "app"
