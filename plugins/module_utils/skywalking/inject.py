@@ -374,9 +374,8 @@ def inject_all(data, defaults=None, swagents=(), state="present", mark_errors=Fa
 
     def one(obj):
         if isinstance(obj, dict) and obj.get("kind") == "List" and isinstance(obj.get("items"), list):
-            out = dict(obj)
-            out["items"] = [one(item) for item in obj["items"]]
-            return out
+            return dict((key, [one(item) for item in value] if key == "items" else copy.deepcopy(value))
+                        for key, value in obj.items())
         if template_path(obj) is None:
             return copy.deepcopy(obj)
         outcome = remove_object(obj, mark_errors) if state == "absent" else inject_object(obj, defaults, agents, mark_errors)
@@ -656,11 +655,12 @@ def _overlay_swagents(settings, agents, labels, namespace):
         for field, key in (("name", "init_container_name"), ("image", "image")):
             if sidecar.get(field):
                 settings.set(key, sidecar[field], src("javaSidecar." + field))
-        command = sidecar.get("command")
-        if command and command != SWAGENT_CRD_DEFAULT_COMMAND:
-            settings.set("command", list(command), src("javaSidecar.command"))
-        if sidecar.get("args"):
-            settings.set("args", list(sidecar["args"]), src("javaSidecar.args"))
+        for field, key in (("command", "command"), ("args", "args")):
+            value = sidecar.get(field)
+            if value and not _is_str_list(value):
+                raise InjectionError("SwAgent %s: spec.javaSidecar.%s" % (name, field), "must be a list of strings")
+            if value and not (field == "command" and value == SWAGENT_CRD_DEFAULT_COMMAND):
+                settings.set(key, list(value), src("javaSidecar." + field))
         resources = sidecar.get("resources") or {}
         if not isinstance(resources, dict):
             raise InjectionError("SwAgent %s: spec.javaSidecar.resources" % name, "must be a mapping")
@@ -685,7 +685,8 @@ def _overlay_swagents(settings, agents, labels, namespace):
 
 def _overlay_annotations(settings, annotations, warnings):
     """Apply the pod template's annotations (the highest layer) and warn about unknown keys."""
-    lowered = dict((str(k).lower(), k) for k in annotations)
+    annotations = dict((k, v) for k, v in annotations.items() if isinstance(k, str))
+    lowered = dict((k.lower(), k) for k in annotations)
     for key in sorted(annotations):
         value = annotations[key]
         if key.startswith(SIDECAR_PREFIX):
@@ -1143,9 +1144,10 @@ def _merge_env(base, extra, field):
     return merged
 
 
-def _holds(live, desired):
+def _holds(live, desired, quantities=False):
     """Whether ``live`` holds every value of ``desired`` (extra keys in live, e.g. defaulted by the
-    API server, are ignored; lists must have the same length and hold item by item)."""
+    API server, are ignored; lists must have the same length and hold item by item; under
+    ``resources`` quantities compare by amount, as the server rewrites ``0.1`` to ``100m``)."""
     if isinstance(desired, dict):
         if not isinstance(live, dict):
             return False
@@ -1154,12 +1156,14 @@ def _holds(live, desired):
                 if value in ({}, [], None, ""):
                     continue
                 return False
-            if not _holds(live[key], value):
+            if not _holds(live[key], value, quantities or key == "resources"):
                 return False
         return True
     if isinstance(desired, list):
         return isinstance(live, list) and len(live) == len(desired) and all(
-            _holds(a, b) for a, b in zip(live, desired))
+            _holds(a, b, quantities) for a, b in zip(live, desired))
+    if quantities and quantity.equal(live, desired):
+        return True
     if isinstance(live, bool) or isinstance(desired, bool):
         return isinstance(live, bool) and isinstance(desired, bool) and live == desired
     if isinstance(live, (int, float)) and isinstance(desired, (int, float)):

@@ -532,3 +532,27 @@ def test_injected_fields_hold_only_what_the_injection_set():
     assert inj.injected_fields(obj) is None
     pod = inj.injected_fields(inj.inject(workload("Pod")))
     assert pod["metadata"]["annotations"][inj.SUCCEED_ANNOTATION] == "true" and pod["spec"]["containers"][0]["name"] == "app"
+
+
+def test_server_normalised_quantities_still_count_as_injected():
+    obj = workload(annotations={S + "initcontainer.resources.requests": '{"cpu": 0.1, "memory": "64Mi"}'})
+    live = inj.inject(obj)
+    init(live)["resources"]["requests"] = {"cpu": "100m", "memory": "64Mi"}
+    assert inj.inject_object(live).report["status"] == "already_injected"
+    init(live)["resources"]["requests"]["cpu"] = "200m"
+    assert inj.inject_object(live).report["status"] == "updated"
+
+
+@pytest.mark.parametrize("field,value", [("command", "sh -c cp"), ("args", [1, 2])])
+def test_swagent_command_and_args_must_be_string_lists(field, value):
+    outcome = inj.inject_object(workload(), swagents=[swagent("a", javaSidecar={field: value})])
+    assert outcome.report["status"] == "error"
+    assert outcome.report["field"] == "SwAgent apps/a: spec.javaSidecar.%s" % field
+
+
+def test_list_kind_output_shares_nothing_with_the_input():
+    data = {"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": [workload()]}
+    out, reports = inj.inject_all(data)
+    assert [r["status"] for r in reports] == ["injected"]
+    out["metadata"]["resourceVersion"] = "changed"
+    assert data["metadata"]["resourceVersion"] == ""
