@@ -108,15 +108,21 @@ class ControlPlane:
     """One control plane instance rooted at ``workdir``."""
 
     def __init__(self, workdir, nodes: int = 3, pod_behaviours: dict | None = None,
-                 extra_stages: list[dict] | None = None, bin_dir: Path | None = None,
-                 tie_to_parent: bool = True, log=None):
+                 extra_stages: list[dict] | None = None, kube_version: str | None = None,
+                 binaries: build.Binaries | None = None, tie_to_parent: bool = True, log=None):
         """``pod_behaviours`` maps a behaviour of stages.BEHAVIOURS to images; ``extra_stages``
-        are further KWOK Stage objects (dicts) appended to the configuration."""
+        are further KWOK Stage objects (dicts) appended to the configuration.
+
+        ``kube_version`` is the Kubernetes version to run (``v1.35.4`` or a minor such as
+        ``1.35``); None means ``$SWCK_KUBE_VERSION``, else build.DEFAULT_KUBERNETES_VERSION.
+        Raises ValueError for a version build.kubernetes_versions() does not list.
+        ``binaries`` overrides where the binaries are (default: build them, cached)."""
         self.workdir = Path(workdir).resolve()
         self.nodes = nodes
         self.pod_behaviours = {k: list(v) for k, v in (pod_behaviours or {}).items()}
         self.extra_stages = list(extra_stages or [])
-        self.bin_dir = Path(bin_dir) if bin_dir else None
+        self.binaries = binaries
+        self.kube_version = binaries.kube_version if binaries else build.resolve_kube_version(kube_version)
         self.tie_to_parent = tie_to_parent
         self.log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self.procs: dict[str, subprocess.Popen] = {}
@@ -226,7 +232,8 @@ class ControlPlane:
         self._save_state()
 
     def _save_state(self) -> None:
-        state = {"pids": self.pids, "ports": self.ports, "kubeconfig": str(self.kubeconfig),
+        state = {"kube_version": self.kube_version, "pids": self.pids, "ports": self.ports,
+                 "kubeconfig": str(self.kubeconfig),
                  "server": self.server if "apiserver" in self.ports else None,
                  "behaviours": self.pod_behaviours}
         tmp = self.state_file.with_suffix(".tmp")
@@ -262,7 +269,7 @@ class ControlPlane:
         raise ControlPlaneError(f"timed out after {timeout:.0f}s waiting for {what} (last error: {last_error})")
 
     def _bin(self, name: str) -> str:
-        return str(self.bin_dir / name)
+        return str(self.binaries.path(name))
 
     def _etcd_argv(self) -> list[str]:
         client, peer = self.ports["etcd"], self.ports["etcd-peer"]
@@ -331,7 +338,8 @@ class ControlPlane:
 
     def _write_kwok_config(self) -> None:
         (self.workdir / "kwok.yaml").write_text(
-            stages.render(build.stage_dir(), self.pod_behaviours, self.extra_stages))
+            stages.render(self.binaries.stage_dir if self.binaries else build.stage_dir(),
+                          self.pod_behaviours, self.extra_stages))
 
     # ------------------------------------------------------------------ http
     def _context(self) -> ssl.SSLContext:
@@ -415,9 +423,10 @@ class ControlPlane:
     # ------------------------------------------------------------ lifecycle
     def start(self, timeout: float = 90) -> "ControlPlane":
         started = time.monotonic()
-        self.bin_dir = self.bin_dir or build.build()
-        if not build.have_binaries(self.bin_dir):
-            raise ControlPlaneError(f"control plane binaries missing in {self.bin_dir}; run the build first")
+        self.binaries = self.binaries or build.build(self.kube_version)
+        if not self.binaries.complete():
+            raise ControlPlaneError(f"control plane binaries of Kubernetes {self.kube_version} missing in "
+                                    f"{self.binaries.kube_dir} / {self.binaries.shared_dir}; run the build first")
         self.workdir.mkdir(parents=True, exist_ok=True)
         for name in ("etcd", "etcd-peer", "apiserver", "kwok"):
             self.ports[name] = _free_port()
@@ -432,6 +441,10 @@ class ControlPlane:
             self._spawn("kube-apiserver", self._apiserver_argv())
             self._wait("kube-apiserver /readyz", self._apiserver_ready, timeout, "kube-apiserver")
             self.timings["apiserver"] = time.monotonic() - started
+            served = self.version().get("gitVersion")
+            if served != self.kube_version:
+                raise ControlPlaneError(f"kube-apiserver from {self.binaries.kube_dir} reports {served}, "
+                                        f"expected {self.kube_version}")
             self._spawn("kube-controller-manager", self._controller_manager_argv())
             self._spawn("kube-scheduler", self._scheduler_argv())
             self._spawn("kwok", self._kwok_argv())
@@ -561,7 +574,7 @@ def attach(workdir) -> ControlPlane:
     """A ControlPlane object for an instance started earlier (by the CLI)."""
     workdir = Path(workdir).resolve()
     state = json.loads((workdir / "state.json").read_text())
-    plane = ControlPlane(workdir, tie_to_parent=False)
+    plane = ControlPlane(workdir, kube_version=state.get("kube_version"), tie_to_parent=False)
     plane.ports = state["ports"]
     plane.pids = state["pids"]
     plane.pod_behaviours = state.get("behaviours", {})
