@@ -5,6 +5,11 @@
 The control plane (etcd, kube-apiserver, controller-manager, scheduler, KWOK)
 is built from Go modules and started here.  If it cannot start, the session
 fails with the reason: these tests never skip.
+
+The Kubernetes version is $SWCK_KUBE_VERSION (e.g. ``v1.35.4`` or ``1.35``), else
+the harness default (hack/controlplane/build.py).  A test that needs a feature only
+some versions have says so with ``@pytest.mark.kube_version(min="1.36", reason=...)``
+(and/or ``max=``); on other versions it is reported as not run, with that reason.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "hack"))
 
+from controlplane.build import resolve_kube_version  # noqa: E402
 from controlplane.cluster import WRITE_VERBS, ControlPlane  # noqa: E402
 
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.auth import connection_from_params  # noqa: E402
@@ -33,14 +39,51 @@ FAILING_IMAGE = "registry.test/fails:1"
 COLLECTIONS = ROOT / ".venv" / "collections"
 
 _SERVER = {}
+_NOT_RUN = []
+
+
+def _minor(text):
+    """(major, minor) of "1.36", "v1.36" or "v1.36.2"."""
+    parts = text.lstrip("v").split(".")
+    return int(parts[0]), int(parts[1])
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "kube_version(min=None, max=None, reason): the test needs a Kubernetes minor in "
+        "[min, max] (e.g. min=\"1.36\"); on other versions it is reported as not run, with the reason")
+
+
+def pytest_collection_modifyitems(config, items):
+    try:
+        version = resolve_kube_version()
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from exc
+    for item in items:
+        for mark in item.iter_markers("kube_version"):
+            low, high, reason = mark.kwargs.get("min"), mark.kwargs.get("max"), mark.kwargs.get("reason")
+            if not reason or not (low or high) or mark.args:
+                raise pytest.UsageError("%s: kube_version marker needs min= and/or max= and a reason=" % item.nodeid)
+            if (low and _minor(version) < _minor(low)) or (high and _minor(version) > _minor(high)):
+                why = "needs Kubernetes %s: %s (this run: %s)" % (
+                    " and ".join(filter(None, [low and ">= " + low, high and "<= " + high])), reason, version)
+                item.add_marker(pytest.mark.skip(reason=why))
+                _NOT_RUN.append((item.nodeid, why))
 
 
 @pytest.fixture(scope="session")
-def control_plane(tmp_path_factory):
+def kube_version():
+    """The Kubernetes version this session runs against, e.g. "v1.37.2"."""
+    return resolve_kube_version()
+
+
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory, kube_version):
     plane = ControlPlane(
         tmp_path_factory.mktemp("controlplane"), nodes=3,
         pod_behaviours={"never-ready": [NEVER_READY_IMAGE], "crash-loop": [CRASH_LOOP_IMAGE],
                         "fail": [FAILING_IMAGE]},
+        kube_version=kube_version,
     )
     plane.start()
     version = plane.version()
@@ -57,6 +100,11 @@ def pytest_terminal_summary(terminalreporter):
             "integration tests ran against a real kube-apiserver: Kubernetes %s at %s "
             "(control plane ready %.1fs after start)" % (_SERVER["version"], _SERVER["server"],
                                                          _SERVER["timings"]["ready"]))
+    if _NOT_RUN:
+        terminalreporter.write_line("%d test(s) not run on this Kubernetes version (kube_version marker):"
+                                    % len(_NOT_RUN))
+        for nodeid, why in _NOT_RUN:
+            terminalreporter.write_line("  %s: %s" % (nodeid, why))
 
 
 @pytest.fixture
