@@ -137,7 +137,7 @@ def main():
     try:
         client = new_client(module)
         version = client.server_version()
-        nodes = client.request("GET", "/api/v1/nodes").get("items", [])
+        nodes = client.list(client.resource("v1", "Node"))
     except SwckError as err:
         fail(module, err)
     described = sorted((describe_node(n) for n in nodes), key=lambda n: n["name"])

@@ -90,7 +90,7 @@ def test_create_then_rerun_makes_zero_writes(engine, control_plane, namespace, a
     cm = live(control_plane, "/api/v1/namespaces/%s/configmaps/settings" % namespace)
     assert cm["metadata"]["labels"][manifest.INSTANCE_LABEL] == "it-create"
     assert cm["metadata"]["labels"][manifest.MANAGED_BY_LABEL] == "skywalking.swck"
-    assert any(m["manager"] == "skywalking.swck" and m["operation"] == "Apply"
+    assert any(m["manager"] == "skywalking.swck/it-create" and m["operation"] == "Apply"
                for m in cm["metadata"]["managedFields"])
     secret = live(control_plane, "/api/v1/namespaces/%s/secrets/creds" % namespace)
     assert base64.b64decode(secret["data"]["password"]) == b"s3cret-1"
@@ -98,7 +98,7 @@ def test_create_then_rerun_makes_zero_writes(engine, control_plane, namespace, a
 
 def _version(obj):
     """What a write by us changes (controllers keep updating workloads' status, so not resourceVersion)."""
-    ours = [m.get("time") for m in obj["metadata"]["managedFields"] if m["manager"] == "skywalking.swck"]
+    ours = [m.get("time") for m in obj["metadata"]["managedFields"] if m["manager"].startswith("skywalking.swck/")]
     return obj["metadata"].get("generation"), ours
 
 
@@ -123,13 +123,16 @@ def test_change_touches_only_changed_objects(engine, control_plane, namespace, a
     assert all(e["verb"] == "patch" for e in real)
 
 
-def test_drift_by_another_client_is_corrected(engine, control_plane, namespace):
+def test_drift_by_a_hand_edit_is_corrected(engine, control_plane, namespace):
     engine.apply(stack(namespace), "it-drift")
     edited = dict(live(control_plane, "/api/v1/namespaces/%s/configmaps/settings" % namespace), data={"value": "hand"})
-    assert control_plane.request("PUT", "/api/v1/namespaces/%s/configmaps/settings" % namespace, edited)[0] == 200
+    assert control_plane.request("PUT", "/api/v1/namespaces/%s/configmaps/settings?fieldManager=kubectl-edit"
+                                 % namespace, edited)[0] == 200
     result = engine.apply(stack(namespace), "it-drift")
     assert [o["kind"] for o in result.objects if o["action"] == "configured"] == ["ConfigMap"]
-    assert result.warnings == ["ConfigMap %s/settings: took back .data.value from Python-urllib" % namespace]
+    assert result.warnings == ["ConfigMap %s/settings: took back .data.value from kubectl-edit" % namespace]
+    assert result.taken_back == [{"object": "ConfigMap %s/settings" % namespace, "fields": [".data.value"],
+                                  "managers": ["kubectl-edit"]}]
     assert live(control_plane, "/api/v1/namespaces/%s/configmaps/settings" % namespace)["data"] == {"value": "1"}
 
 
@@ -423,7 +426,8 @@ def test_absent_deletes_only_what_the_instance_owns(engine, control_plane, names
     result = engine.delete([ours, theirs, gone], "it-absent", wait=True, wait_timeout=30)
     assert [(o["name"], o["action"]) for o in result.objects] == [
         ("ours", "deleted"), ("theirs", "skipped"), ("never-existed", "absent")]
-    assert "ConfigMap %s/theirs is not owned by instance it-absent; left alone" % namespace in result.warnings
+    assert ("ConfigMap %s/theirs is not owned by instance it-absent (created outside skywalking.swck (no ownership "
+            "labels)); left alone" % namespace) in result.warnings
     assert live(control_plane, "/api/v1/namespaces/%s/configmaps/ours" % namespace) is None
     assert live(control_plane, "/api/v1/namespaces/%s/configmaps/theirs" % namespace) is not None
 
@@ -433,7 +437,7 @@ def test_missing_namespace_is_reported_before_any_write(engine, control_plane, n
                {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b", "namespace": namespace + "-nope"}}]
     audit.start()
     with pytest.raises(SwckError) as info:
-        engine.apply(objects, "it-no-ns")
+        engine.apply(objects, "it-no-ns", namespace=namespace)
     assert "definitions[1] (ConfigMap %s-nope/b): namespace %s-nope does not exist and is not created by this run" % (
         namespace, namespace) in info.value.msg
     assert audit.writes(include_dry_run=False) == []

@@ -92,12 +92,15 @@ def test_apply_module_prune_and_absent(playbook, control_plane, namespace):
     run = playbook.run([task])
     assert sorted((o["kind"], o["action"]) for o in run[0]["objects"]) == [
         ("ConfigMap", "unchanged"), ("Deployment", "pruned"), ("Secret", "pruned")]
-    absent = {"instance": "mod-" + namespace, "state": "absent", "wait": True}
-    gone = playbook.run([{"skywalking.swck.apply": absent}])
+    absent = {"instance": "mod-" + namespace, "namespace": namespace, "state": "absent", "wait": True}
+    refused = playbook.run([{"skywalking.swck.apply": absent}], expect_rc=2)
+    assert "set delete_all=true" in refused[0]["msg"]
+    assert live(control_plane, "/api/v1/namespaces/%s/configmaps/settings" % namespace) is not None
+    gone = playbook.run([{"skywalking.swck.apply": dict(absent, delete_all=True)}])
     assert gone[0]["changed"] is True
     assert [o["action"] for o in gone[0]["objects"]] == ["deleted"]
     assert live(control_plane, "/api/v1/namespaces/%s/configmaps/settings" % namespace) is None
-    again = playbook.run([{"skywalking.swck.apply": {"instance": "mod-" + namespace, "state": "absent"}}])
+    again = playbook.run([{"skywalking.swck.apply": dict(absent, delete_all=True)}])
     assert again[0]["changed"] is False and again[0]["objects"] == []
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import env_fallback
 
-FIELD_MANAGER = "skywalking.swck"
 
 
 def _env(name):

@@ -1,32 +1,53 @@
 # Copyright (c) skywalking.swck contributors
 # Licensed under the Apache License, Version 2.0 (see LICENSE)
-"""The apply engine: reconcile a list of manifests in one call.
+"""The apply engine: reconcile a staged plan of manifests for one instance in one call.
 
-Steps of ``Engine.apply``:
+``Engine.apply(plan, instance)``:
 
-1. validate every manifest and resolve every kind (nothing written yet);
-2. read what is live: one LIST per kind with the ownership label selector,
-   plus a GET for objects that are not (yet) ours;
-3. skip objects that are already in sync (no request at all);
-4. preflight: a server dry run of every object that would change, so schema,
-   admission or ownership conflicts fail the run before the first write;
-5. server-side apply, phase by phase (namespaces, definitions, config,
-   workloads, the rest), objects of one phase concurrently;
-6. prune objects carrying this instance's labels that are no longer desired;
-7. optionally wait for workloads to become ready.
+1. **Plan** (no writes): validate every manifest once, resolve every kind, add
+   the ownership labels and the applied marker, refuse duplicates.
+2. **Read**: the instance's ApplySet parent, then one LIST per kind and namespace
+   the parent or the plan names (label ``applyset.kubernetes.io/part-of=<id>``),
+   then a GET for each planned object the LISTs did not return.
+3. **Ownership**: an existing object that another instance owns is refused; one
+   that another tool manages or that was created by hand is refused unless
+   ``adopt`` is set.  All refusals are reported together, before any write.
+4. **In sync?** An object is left alone (no request at all) when it carries the
+   same applied marker, our field manager has an Apply entry, and every desired
+   value is live (compare.py).  A value that differs is classified by who owns it
+   (fields.py): an imperative edit is drift and is taken back; a field a
+   controller or another tool holds (an HPA's replicas) is left alone and
+   reported; a field another server-side applier owns is a conflict.
+5. **Validate before the first write**: every object that would change is sent
+   as a server dry run; objects in a namespace this run creates are dry-run as a
+   create in an existing namespace (schema, field and built-in validation; the
+   admission of their own namespace runs when it exists); custom resources whose
+   definition this run creates are checked against that definition's schema.
+   Any refusal stops the run with nothing written.
+6. **Apply, stage by stage**: the ApplySet parent first (recording the kinds),
+   then each stage in dependency phases (Namespaces; definitions; configuration,
+   RBAC roles, Services; bindings; workloads; the rest), concurrently inside a
+   phase; after a stage, its gate (readiness or a condition) must pass before the
+   next stage starts.
+7. **Prune** (opt-in): members of this ApplySet that are no longer planned — of
+   every kind the instance has ever applied — are deleted when they carry our
+   applied marker and field manager and are not controlled by another object.
+8. **Record** the exact kinds and namespaces in the parent; optionally wait.
 
-In check mode step 5 is a server dry run (``dryRun=All``) and steps 4, 6's
-writes and 7 change nothing.
+In check mode every write is a server dry run (``dryRun=All``) and gates are not
+waited for.  A failure after a write reports ``changed`` and what was done.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from . import compare, manifest, ordering, readiness
-from .client import APPLY_PATCH, Resource
-from .errors import ApiError, ConflictError, SpecError, SwckError, is_conflict_cause
+from . import applyset, compare, fields, manifest, ordering, readiness
+from .client import Resource
+from .errors import ApiError, ConflictError, SpecError, SwckError, WaitFailed, WaitTimeout
+from .plan import CONDITION, Plan, Stage
 from .waiter import Waiter
 
 CREATED = "created"
@@ -38,24 +59,34 @@ ABSENT = "absent"
 SKIPPED = "skipped"
 
 CHANGING_ACTIONS = frozenset([CREATED, CONFIGURED, PRUNED, DELETED])
+# A namespace every cluster has, used to dry-run objects whose own namespace this run creates.
+SURROGATE_NAMESPACE = "default"
 
 
 class Planned(object):
     """One desired object on its way to the cluster."""
 
-    __slots__ = ("path", "body", "res", "ref", "key", "live", "known", "after", "action", "deferred")
+    __slots__ = ("source", "stage", "body", "res", "ref", "key", "live", "live_read", "after", "action",
+                 "crd_in_plan", "send", "force", "adopted", "held", "drift", "validated")
 
-    def __init__(self, path, body):
-        self.path = path
-        self.body = body
+    def __init__(self, source, body, stage=None):
+        self.source = source  # where it came from in the input, e.g. "definitions[3]"
+        self.stage = stage
+        self.body = body  # the prepared manifest (labels, applied marker)
         self.res = None
         self.ref = manifest.object_ref(body)
         self.key = None
-        self.live = None
-        self.known = False  # True once ``live`` reflects the server (None = absent)
+        self.live = None  # the live object (None: absent or not read)
+        self.live_read = False  # True once ``live`` reflects the server
         self.after = None
         self.action = None
-        self.deferred = False  # kind defined by a CRD applied in this same run
+        self.crd_in_plan = False  # its kind is defined by a CRD applied in this same run
+        self.send = None  # the body to apply (fields held by others removed)
+        self.force = False  # take fields back from imperative edits (or adopt)
+        self.adopted = False
+        self.held = []  # (path text, [managers]) of fields others hold
+        self.drift = []  # (path text, [managers]) of fields imperative edits changed
+        self.validated = False
 
     @property
     def namespace(self):
@@ -65,15 +96,15 @@ class Planned(object):
     def name(self):
         return self.body["metadata"]["name"]
 
-    def item_path(self):
-        return self.res.path(self.namespace, self.name)
-
 
 class Result(object):
     def __init__(self):
-        self.objects = []  # dicts: apiVersion, kind, namespace, name, action
+        self.objects = []  # dicts: apiVersion, kind, namespace, name, action (+ source, reason)
         self.diffs = []  # (header, before, after)
         self.warnings = []
+        self.taken_back = []  # {"object", "fields", "managers"}
+        self.held = []  # {"object", "fields", "managers"}
+        self.stages = []  # {"name", "objects", "changed", "gate", "gate_state"}
 
     @property
     def changed(self):
@@ -85,130 +116,222 @@ class Result(object):
             out[obj["action"]] = out.get(obj["action"], 0) + 1
         return out
 
-    def add(self, obj, action, before=None, after=None, want_diff=False, source=None):
+    def add(self, obj, action, before=None, after=None, want_diff=False, source=None, reason=None):
         meta = obj.get("metadata") or {}
         entry = {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "name": meta.get("name"),
                  "namespace": meta.get("namespace"), "action": action}
         if source:
             entry["source"] = source
+        if reason:
+            entry["reason"] = reason
         self.objects.append(entry)
         if want_diff and action in CHANGING_ACTIONS:
-            b, a = compare.mask_secret_pair(compare.clean(before), compare.clean(after))
+            hidden = (manifest.APPLIED_ANNOTATION,)
+            b, a = compare.mask_secret_pair(compare.clean(before, hidden_annotations=hidden),
+                                            compare.clean(after, hidden_annotations=hidden))
             self.diffs.append((manifest.object_ref(obj), b or {}, a or {}))
 
+    def as_dict(self):
+        return {"changed": self.changed, "objects": self.objects, "counts": self.counts(),
+                "taken_back": self.taken_back, "held": self.held, "stages": self.stages}
 
-def _with_type(res, item):
-    item.setdefault("apiVersion", res.api_version)
-    item.setdefault("kind", res.kind)
-    return item
+
+class GateFailed(SwckError):
+    """A stage's gate did not pass: later stages were not applied."""
+
+
+def as_plan(definitions):
+    """A Plan from a Plan, a list of ``(source, object)`` pairs, or anything ``load_definitions`` takes."""
+    if isinstance(definitions, Plan):
+        return definitions
+    if isinstance(definitions, list) and definitions and all(
+            isinstance(d, tuple) and len(d) == 2 for d in definitions):
+        pairs = list(definitions)
+    else:
+        pairs = manifest.load_definitions(definitions)
+    plan = Plan([Stage("apply", [obj for _src, obj in pairs])])
+    plan.sources = [src for src, _obj in pairs]
+    return plan
 
 
 class Engine(object):
-    def __init__(self, client, field_manager="skywalking.swck", check_mode=False, force_conflicts=False,
-                 preflight=True, workers=10):
+    """Reconciles plans for instances; one per module run (it holds per-call state)."""
+
+    def __init__(self, client, field_manager=None, check_mode=False, force_conflicts=False, preflight=True,
+                 adopt=False, drift_managers=fields.DEFAULT_DRIFT_MANAGERS, workers=10, schemas=None):
         self.client = client
-        self.field_manager = field_manager
+        self.field_manager_option = field_manager
         self.check_mode = check_mode
         self.force_conflicts = force_conflicts
         self.preflight = preflight
+        self.adopt = adopt
+        self.drift_managers = tuple(drift_managers)
         self.workers = workers
+        if schemas is None:
+            from .schema import Schemas
+
+            schemas = Schemas(client)
+        self.schemas = schemas
         self._lock = threading.Lock()
-        self.drift = []  # fields taken back from imperative edits, reported as warnings
+        self._pool = None
+        self._reset(None)
+
+    def _reset(self, instance):
+        self.instance = instance
+        self.field_manager = self.field_manager_option or (manifest.field_manager_for(instance) if instance else None)
+        self.inventory = None
+        self.writes = 0
+        self.result = Result()
+        self.notes = []
+
+    def _note(self, text):
+        with self._lock:
+            if text not in self.notes:
+                self.notes.append(text)
 
     # ============================================================ planning
     def plan(self, definitions, instance, namespace=None):
-        """Validate and resolve everything; return Planned objects.  No writes."""
+        """Validate and resolve everything; return ``[Planned]``.  Only discovery requests."""
         manifest.validate_instance(instance)
         if namespace is not None and not manifest.is_dns_label(namespace):
             raise SpecError("namespace", "%r is not a valid namespace name" % (namespace,))
-        if isinstance(definitions, list) and definitions and all(
-                isinstance(d, tuple) and len(d) == 2 for d in definitions):
-            raw = list(definitions)  # already loaded: (source path, object) pairs
-        else:
-            raw = manifest.load_definitions(definitions)
-        for path, obj in raw:
-            manifest.validate_object(path, obj)
+        plan = as_plan(definitions)
+        sources = getattr(plan, "sources", None)
+        raw = []
+        index = 0
+        for stage in plan.stages:
+            for obj in stage.objects:
+                source = sources[index] if sources else "%s[%d]" % (stage.name, index)
+                raw.append((source, obj, stage))
+                index += 1
+        for source, obj, _stage in raw:
+            manifest.validate_object(source, obj)
         crd_kinds = {}
-        for path, obj in raw:
+        for _source, obj, _stage in raw:
             if obj["kind"] == "CustomResourceDefinition":
                 spec = obj.get("spec") or {}
                 names = spec.get("names") or {}
                 for version in spec.get("versions") or []:
                     crd_kinds[("%s/%s" % (spec.get("group"), version.get("name")), names.get("kind"))] = (
-                        names.get("plural"), spec.get("scope") == "Namespaced")
-        planned = []
-        seen = {}
-        for path, obj in raw:
+                        names.get("plural"), spec.get("scope") == "Namespaced", obj, version.get("name"))
+        resolved = []
+        for source, obj, stage in raw:
+            pending = crd_kinds.get((obj["apiVersion"], obj["kind"]))
             try:
                 res = self.client.resource(obj["apiVersion"], obj["kind"])
-                deferred = False
+                crd_in_plan = False
             except SwckError as err:
                 if isinstance(err, ApiError) and err.status not in (404,):
                     raise
-                pending = crd_kinds.get((obj["apiVersion"], obj["kind"]))
                 if pending is None:
-                    raise SpecError(path + ".kind", err.msg)
+                    raise SpecError(source + ".kind", err.msg)
                 res = Resource(obj["apiVersion"], obj["kind"], pending[0], pending[1])
-                deferred = True
+                crd_in_plan = True
+            resolved.append((source, obj, stage, res, crd_in_plan))
+        inventory_ns = self._inventory_namespace(namespace, resolved)
+        parent = applyset.parent_name(instance)
+        set_id = applyset.applyset_id(parent, inventory_ns)
+        planned, seen = [], {}
+        for source, obj, stage, res, crd_in_plan in resolved:
             obj = dict(obj)
             meta = dict(obj["metadata"])
             obj["metadata"] = meta
             if res.namespaced:
                 meta["namespace"] = meta.get("namespace") or namespace
                 if not meta["namespace"]:
-                    raise SpecError(path + ".metadata.namespace",
+                    raise SpecError(source + ".metadata.namespace",
                                     "is required for namespaced kind %s (or set the namespace option)" % res.kind)
             else:
                 meta.pop("namespace", None)
-            item = Planned(path, manifest.prepare(obj, instance, path))
+            item = Planned(source, manifest.prepare(obj, instance, set_id, source), stage)
             item.res = res
-            item.deferred = deferred
+            item.crd_in_plan = crd_in_plan
             item.key = manifest.identity(item.body)
             if item.key in seen:
-                raise SpecError(path, "%s is also defined at %s" % (item.ref, seen[item.key]))
-            seen[item.key] = path
+                raise SpecError(source, "%s is also defined at %s" % (item.ref, seen[item.key]))
+            seen[item.key] = source
             planned.append(item)
+        self._crd_plan = crd_kinds
+        self._plan_obj = plan
+        self.inventory = applyset.Inventory(parent, inventory_ns)
         return planned
+
+    @staticmethod
+    def _inventory_namespace(namespace, resolved):
+        """Where the ApplySet parent lives: the namespace option, else the objects' one namespace."""
+        if namespace:
+            return namespace
+        found = set()
+        for _source, obj, _stage, res, _crd in resolved:
+            if res.namespaced and (obj.get("metadata") or {}).get("namespace"):
+                found.add(obj["metadata"]["namespace"])
+        if len(found) > 1:
+            raise SpecError("namespace", "the objects span namespaces %s: set namespace (the namespace that holds "
+                                         "this instance's ApplySet parent)" % ", ".join(sorted(found)))
+        return found.pop() if found else SURROGATE_NAMESPACE
 
     # ============================================================== apply
     def apply(self, definitions, instance, namespace=None, prune=False, prune_kinds=None, wait=False,
               wait_timeout=300, diff=False):
+        """Reconcile ``definitions`` (a Plan, or manifests) for ``instance``; returns a Result.
+
+        ``prune``: delete members no longer planned.  ``prune_kinds``: ``apiVersion/Kind``
+        strings of protected kinds (Namespace, PVC, PV, CRD) that prune may delete, and of
+        other kinds to look at even when the inventory does not name them.  ``wait``:
+        wait for every waitable object at the end; ``wait_timeout`` in seconds (also the
+        default for gates without their own timeout).  ``diff``: collect before/after.
+        Raises SpecError (bad input, nothing sent), SwckError (refusals before any write,
+        or failures with ``details['changed']``/``['objects']`` when something was written).
+        """
+        self._reset(instance)
         planned = self.plan(definitions, instance, namespace)
-        prune_resources = self._prune_resources(planned, prune_kinds) if prune else []
-        result = Result()
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            self._pool = pool
-            listed = self._prefetch(planned, prune_resources, instance, read_unowned=diff)
-            todo = []
-            for p in planned:
-                if compare.in_sync(p.body, p.live, self.field_manager):
-                    p.action, p.after = UNCHANGED, p.live
-                else:
-                    todo.append(p)
-            creating_ns = {p.name for p in todo if p.body["kind"] == "Namespace" and p.known and p.live is None}
-            if self.preflight and not self.check_mode and todo:
-                self._preflight(todo, creating_ns)
-            for phase in ordering.phases(todo, lambda p: p.body["kind"]):
-                self._map(lambda p: self._apply_one(p, creating_ns), phase)
-                crds = [p for p in phase if p.body["kind"] == "CustomResourceDefinition"]
-                if crds:
-                    self._crds_ready(crds)
-            for p in planned:
-                result.add(p.body, p.action, p.live, p.after, diff, p.path)
-            if prune:
-                desired = {p.key for p in planned}
-                prunable = {(res.group, res.kind) for res in prune_resources}
-                self._prune([o for o in listed if manifest.identity(o)[:2] in prunable], desired, result, diff)
-            if wait and not self.check_mode:
-                waitable = [(p.res, p.after) for p in planned if p.body["kind"] in readiness.WAITABLE_KINDS]
-                Waiter(self.client).wait(waitable, wait_timeout)
-        result.warnings = list(self.client.warnings) + list(self.drift)
-        return result
+        extra, protected_ok = self._prune_kind_options(prune_kinds)
+        try:
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                self._pool = pool
+                listed = self._prefetch(planned, extra)
+                self._check_ownership(planned)
+                todo = [p for p in planned if self._needs_apply(p)]
+                self._preflight(todo, planned)
+                self._record_inventory(planned, listed, superset=True)
+                self._apply_stages(planned, todo, wait_timeout)
+                for p in planned:
+                    self.result.add(p.body, p.action, p.live, p.after, diff, p.source)
+                    self._report_fields(p)
+                remaining = listed
+                if prune:
+                    remaining = self._prune(listed, planned, protected_ok, diff)
+                self._record_inventory(planned, remaining, superset=not prune)
+                if wait and not self.check_mode:
+                    waitable = [(p.res, p.after or p.live) for p in planned
+                                if p.body["kind"] in readiness.WAITABLE_KINDS]
+                    Waiter(self.client).wait(waitable, wait_timeout)
+        except SwckError as err:
+            raise self._with_progress(err, planned, diff)
+        except Exception as exc:  # noqa: BLE001 - report what was written before the bug surfaced
+            raise self._with_progress(SwckError("internal error: %s: %s" % (type(exc).__name__, exc)), planned, diff)
+        self.result.warnings = list(self.client.warnings) + list(self.notes)
+        return self.result
+
+    def _with_progress(self, err, planned, diff):
+        """Add ``changed`` and the per-object actions to an error raised after a write."""
+        if self.writes:
+            if not self.result.objects:
+                for p in planned:
+                    self.result.add(p.body, p.action or "not applied", p.live, p.after, diff, p.source)
+            err.details["changed"] = True
+            err.details["objects"] = self.result.objects
+            err.details["counts"] = self.result.counts()
+        err.details.setdefault("warnings", list(self.client.warnings) + list(self.notes))
+        return err
 
     def _map(self, fn, items):
         """Run ``fn`` over ``items`` concurrently; re-raise the first error after all finish."""
-        if len(items) == 1:
-            return [fn(items[0])]
+        items = list(items)
+        if not items:
+            return []
+        if len(items) == 1 or self._pool is None:
+            return [fn(item) for item in items]
         futures = [self._pool.submit(fn, item) for item in items]
         results, first_error = [], None
         for future in futures:
@@ -220,102 +343,219 @@ class Engine(object):
             raise first_error
         return results
 
-    # ---------------------------------------------------------- prefetch
-    def _prune_resources(self, planned, prune_kinds):
-        explicit = []
+    def _prune_kind_options(self, prune_kinds):
+        extra, protected = [], set()
         for spec in prune_kinds or []:
             api_version, kind = spec.rpartition("/")[::2]
-            if not api_version:
-                raise SpecError("prune_kinds", "%r must be apiVersion/Kind, e.g. apps/v1/Deployment" % spec)
+            if not api_version or not kind:
+                raise SpecError("prune_kinds", "%r must be apiVersion/Kind, e.g. v1/PersistentVolumeClaim" % spec)
             try:
-                explicit.append(self.client.resource(api_version, kind))
+                res = self.client.resource(api_version, kind)
             except SwckError as err:
                 raise SpecError("prune_kinds", err.msg)
-        wanted = [self.client.resource(av, k) for av, k in ordering.DEFAULT_PRUNE_KINDS]
-        wanted += [p.res for p in planned if p.res.kind not in ordering.NEVER_PRUNED_BY_DEFAULT and not p.deferred]
-        wanted += explicit
-        out, seen = [], set()
-        for res in wanted:
-            key = (res.group, res.kind)
-            if key not in seen:
-                seen.add(key)
-                out.append(res)
-        return out
+            extra.append(res)
+            protected.add(res.group_kind)
+        return extra, protected
 
-    def _list_owned(self, res, selector, namespaces):
-        """Owned objects of one kind: one cluster-wide LIST, per namespace when that is forbidden."""
+    # ------------------------------------------------------------ reading
+    def _resource_for(self, group, kind, known):
+        """A Resource for a group-kind (from the plan, the built-in table, or discovery); None if not served."""
+        if (group, kind) in known:
+            return known[(group, kind)]
+        candidates = self.client.static_versions(group, kind)
+        for res in candidates:
+            return res
         try:
-            return [_with_type(res, i) for i in
-                    self.client.request("GET", res.path(), query={"labelSelector": selector}).get("items", [])]
-        except ApiError as err:
-            if err.status != 403 or not res.namespaced:
-                raise
-        items = []
-        for ns in sorted(namespaces):
+            return self.client.preferred_resource(group, kind)
+        except SwckError:
+            return None
+
+    def _prefetch(self, planned, extra):
+        """Read the parent, the members (one LIST per kind and namespace) and planned objects not listed."""
+        inv = self.inventory
+        parent_res = self.client.resource(applyset.PARENT_API_VERSION, applyset.PARENT_KIND)
+        ns_items = [p for p in planned if p.body["kind"] == "Namespace"]
+
+        def read_parent(_):
+            return self.client.read(parent_res, inv.namespace, inv.name)
+
+        first = self._map(lambda job: job(None), [read_parent] + [
+            (lambda p: (lambda _x: self._read_live(p)))(p) for p in ns_items])
+        self.inventory = inv = applyset.Inventory.from_live(inv.name, inv.namespace, first[0])
+        if inv.live is not None:
+            verdict, owner = manifest.ownership(inv.live, None, self.instance)
+            labels = (inv.live["metadata"].get("labels") or {})
+            if verdict != manifest.OURS or labels.get(applyset.ID_LABEL) != inv.id:
+                raise SwckError("ConfigMap %s/%s (the ApplySet parent of instance %s) exists and is not ours (%s); "
+                                "rename it or choose another instance name" % (inv.namespace, inv.name,
+                                                                              self.instance, owner))
+        known = {}
+        for p in planned:
+            if not p.crd_in_plan:
+                known.setdefault(p.res.group_kind, p.res)
+        wanted = dict(known)
+        plan_kinds = set(getattr(self._plan_obj, "kinds", set()) or set())
+        for group, kind in sorted(inv.group_kinds | plan_kinds):
+            if (group, kind) not in wanted:
+                res = self._resource_for(group, kind, known)
+                if res is not None:
+                    wanted[(group, kind)] = res
+        for res in extra:
+            wanted.setdefault(res.group_kind, res)
+        namespaces = {inv.namespace} | inv.namespaces | {p.namespace for p in planned if p.namespace}
+        jobs = []
+        for gk, res in sorted(wanted.items()):
+            if res.namespaced:
+                jobs.extend((gk, res, ns) for ns in sorted(namespaces))
+            else:
+                jobs.append((gk, res, None))
+        selector = manifest.member_selector(inv.id)
+        unlistable = set()
+
+        def list_one(job):
+            gk, res, ns = job
             try:
-                body = self.client.request("GET", res.path(ns), query={"labelSelector": selector})
-            except ApiError as err:
-                if err.status in (403, 404):
-                    continue
-                raise
-            items.extend(_with_type(res, i) for i in body.get("items", []))
-        return items
+                return self.client.list(res, ns, label_selector=selector)
+            except SwckError as err:
+                if gk in known and not (isinstance(err, ApiError) and err.status == 403):
+                    raise
+                if isinstance(err, ApiError) and err.status == 403:
+                    with self._lock:
+                        unlistable.add(gk)
+                    where = " in namespace %s" % ns if ns else ""
+                    self._note("cannot list %s%s (forbidden): its members there are neither compared in one "
+                               "request nor pruned" % (res.kind, where))
+                return []
 
-    def _prefetch(self, planned, prune_resources, instance, read_unowned=False):
-        """Read the live state of owned objects with one LIST per kind.
-
-        Objects the LISTs do not return are absent or not ours yet; either way they
-        will be applied.  They are read one by one only when a diff needs their
-        previous state (and Namespaces, to know which ones this run creates).
-        """
-        selector = manifest.ownership_selector(instance)
-        namespaces = {p.namespace for p in planned if p.namespace}
-        kinds, seen = [], set()
-        for res in [p.res for p in planned if not p.deferred] + list(prune_resources):
-            key = (res.api_version, res.kind)
-            if key not in seen:
-                seen.add(key)
-                kinds.append(res)
-        lists = self._map(lambda res: self._list_owned(res, selector, namespaces), kinds)
-        live = {}
-        for items in lists:
-            for item in items:
-                live[manifest.identity(item)] = item
+        listed = []
+        for items in self._map(list_one, jobs):
+            listed.extend(items)
+        live = {manifest.identity(o): o for o in listed}
+        creating = {p.name for p in ns_items if p.live is None}
         missing = []
         for p in planned:
+            if p.body["kind"] == "Namespace":
+                continue
             if p.key in live:
-                p.live, p.known = live[p.key], True
-            elif not p.deferred and (read_unowned or p.body["kind"] == "Namespace"):
+                p.live, p.live_read = live[p.key], True
+            elif p.crd_in_plan or (p.namespace and p.namespace in creating):
+                p.live_read = not p.crd_in_plan  # absent for sure: its namespace does not exist yet
+            else:
                 missing.append(p)
-        if missing:
-            self._map(self._read_live, missing)
-        return list(live.values())
+        self._map(self._read_live, missing)
+        self._creating_ns = creating
+        return listed
+
+    def _read_live(self, p):
+        p.live = self.client.read(p.res, p.namespace, p.name)
+        p.live_read = True
+        return p.live
+
+    # ---------------------------------------------------------- ownership
+    def _check_ownership(self, planned):
+        refusals = []
+        for p in planned:
+            problem = self._ownership_problem(p)
+            if problem:
+                refusals.append(problem)
+        if refusals:
+            raise SwckError("%d object(s) belong to someone else; nothing was changed:\n  %s"
+                            % (len(refusals), "\n  ".join(refusals)), refused=refusals)
+
+    def _ownership_problem(self, p):
+        if p.live is None:
+            return None
+        verdict, owner = manifest.ownership(p.live, self.inventory.id, self.instance)
+        if verdict == manifest.OURS:
+            return None
+        if verdict == manifest.OTHER_INSTANCE:
+            return "%s (%s) is owned by %s: not taken over" % (p.source, p.ref, owner)
+        if self.adopt:
+            p.adopted = True
+            self._note("%s: adopted (%s)" % (p.ref, owner))
+            return None
+        return ("%s (%s) already exists and is not managed by instance %s (%s); set adopt=true to take it over"
+                % (p.source, p.ref, self.instance, owner))
+
+    # --------------------------------------------------------------- sync
+    def _needs_apply(self, p):
+        """Decide whether ``p`` must be sent; fills ``send``, ``force``, ``held``, ``drift``."""
+        p.send = p.body
+        if p.live is None:
+            return True
+        node = self.schemas.node_for(p.body["apiVersion"], p.body["kind"])
+        diffs = compare.differences(p.body, p.live, node, self.schemas, limit=200)
+        marker_ok = (((p.live.get("metadata") or {}).get("annotations") or {}).get(manifest.APPLIED_ANNOTATION)
+                     == p.body["metadata"]["annotations"][manifest.APPLIED_ANNOTATION])
+        must = p.adopted or not marker_ok or not fields.has_apply_entry(p.live, self.field_manager)
+        strip, conflicts = [], []
+        for d in diffs:
+            verdict, who = fields.classify(p.live, d.path, self.field_manager, self.drift_managers)
+            if verdict == fields.HELD and not p.adopted:
+                p.held.append((compare.path_text(d.path), who))
+                strip.append(d.path)
+            elif verdict in (fields.DRIFT, fields.HELD):
+                p.drift.append((compare.path_text(d.path), who))
+                must = True
+            elif verdict == fields.CONFLICT:
+                conflicts.append({"field": compare.path_text(d.path), "manager": ", ".join(who)})
+                must = True
+            else:
+                must = True
+        if conflicts and not self.force_conflicts:
+            raise ConflictError(p.ref, conflicts)
+        if not must:
+            p.action, p.after = UNCHANGED, p.live
+            return False
+        if strip:
+            p.send = copy.deepcopy(p.body)
+            for path in strip:
+                compare.strip_path(p.send, path)
+        p.force = bool(self.force_conflicts or p.drift or p.adopted)
+        return True
+
+    def _report_fields(self, p):
+        verb = "would take back" if self.check_mode else "took back"
+        if p.drift and p.action in (CONFIGURED, CREATED):
+            managers = sorted({m for _f, who in p.drift for m in who})
+            self.result.taken_back.append({"object": p.ref, "fields": [f for f, _who in p.drift],
+                                           "managers": managers})
+            self._note("%s: %s %s from %s" % (p.ref, verb, ", ".join(f for f, _who in p.drift),
+                                              ", ".join(managers)))
+        if p.held:
+            managers = sorted({m for _f, who in p.held for m in who})
+            self.result.held.append({"object": p.ref, "fields": [f for f, _who in p.held], "managers": managers})
+            self._note("%s: %s held by %s (not taken back; stop declaring %s to silence this)" % (
+                p.ref, ", ".join(f for f, _who in p.held), ", ".join(managers),
+                "it" if len(p.held) == 1 else "them"))
 
     # --------------------------------------------------------- preflight
-    def _preflight(self, todo, creating_ns):
-        """Dry-run every object that would change; report every refusal together.
-
-        Objects in a namespace this run creates, and custom resources whose
-        definition it creates, cannot be dry-run yet; they are validated when applied.
-        """
-        problems = []
-        conflicts = []
+    def _preflight(self, todo, planned):
+        """Validate every object that would change before the first write; report every refusal together."""
+        if not todo or (not self.preflight and not self.check_mode):
+            return
+        creating_names = {(p.res.group_kind, p.namespace, p.name) for p in todo if p.live is None}
+        problems, conflicts = [], []
 
         def check(p):
-            if p.deferred or p.namespace in creating_ns:
-                return
             try:
-                self._patch(p, dry_run=True)
+                if p.crd_in_plan:
+                    self._validate_custom_resource(p)
+                elif p.namespace and p.namespace in self._creating_ns:
+                    self._validate_elsewhere(p)
+                else:
+                    after = self._send(p, dry_run=True)
+                    if self.check_mode:
+                        p.after = after
+                p.validated = True
             except ConflictError as err:
                 conflicts.append(err)
             except ApiError as err:
-                if err.status == 404 and p.namespace:
-                    problems.append("%s (%s): namespace %s does not exist and is not created by this run"
-                                    % (p.path, p.ref, p.namespace))
-                else:
-                    problems.append("%s (%s): %s" % (p.path, p.ref, err.api_message or err.msg))
+                if err.status in (403, 404) and self._binds_planned_role(p, creating_names):
+                    return  # a binding to a Role this run creates: checked when the Role exists
+                problems.append(self._refusal_text(p, err))
             except SwckError as err:
-                problems.append(err.msg)
+                problems.append("%s (%s): %s" % (p.source, p.ref, err.msg))
 
         self._map(check, todo)
         if conflicts:
@@ -326,67 +566,156 @@ class Engine(object):
             raise SwckError("the API server rejected %d object(s); nothing was changed:\n  %s"
                             % (len(problems), "\n  ".join(sorted(problems))), rejected=sorted(problems))
 
-    # ------------------------------------------------------------- write
-    def _patch(self, p, dry_run, force=None):
-        force = self.force_conflicts if force is None else force
-        query = {"fieldManager": self.field_manager, "fieldValidation": "Strict",
-                 "force": "true" if force else "false"}
-        if dry_run:
-            query["dryRun"] = "All"
+    @staticmethod
+    def _refusal_text(p, err):
+        details = err.body.get("details") or {}
+        if err.status == 404 and details.get("kind") == "namespaces" and p.namespace:
+            return "%s (%s): namespace %s does not exist and is not created by this run" % (
+                p.source, p.ref, p.namespace)
+        return "%s (%s): %s" % (p.source, p.ref, err.api_message or err.msg)
+
+    @staticmethod
+    def _binds_planned_role(p, creating_names):
+        if p.body["kind"] not in ("RoleBinding", "ClusterRoleBinding"):
+            return False
+        ref = p.body.get("roleRef") or {}
+        group = "rbac.authorization.k8s.io"
+        ns = p.namespace if ref.get("kind") == "Role" else None
+        return ((group, ref.get("kind")), ns, ref.get("name")) in creating_names
+
+    def _validate_elsewhere(self, p):
+        """Dry-run a create of ``p`` in an existing namespace (its own does not exist yet).
+
+        Schema, unknown fields and the built-in validation run; admission that depends on
+        the target namespace (quotas, PodSecurity, LimitRanges) runs when it exists.  An
+        object of the same name there answers AlreadyExists after validation passed.
+        """
+        body = copy.deepcopy(p.body)
+        body["metadata"]["namespace"] = SURROGATE_NAMESPACE
         try:
-            return _with_type(p.res, self.client.request("PATCH", p.item_path(), query=query, body=p.body,
-                                                         content_type=APPLY_PATCH))
+            self.client.create(p.res, body, namespace=SURROGATE_NAMESPACE, dry_run=True)
+        except ApiError as err:
+            if err.status == 409 and err.reason == "AlreadyExists":
+                return
+            if err.status in (400, 422):
+                raise
+            self._note("%s: validated when its namespace %s exists (a dry run elsewhere was not possible: %s)"
+                       % (p.ref, p.namespace, err.reason or err.status))
+            return
+        if self.check_mode:
+            p.after = p.body
+
+    def _validate_custom_resource(self, p):
+        from . import crdschema
+
+        plural, _namespaced, crd, version = self._crd_plan[(p.body["apiVersion"], p.body["kind"])]
+        problems = crdschema.validate(crd, version, p.body)
+        if problems:
+            raise SwckError("does not match the schema of %s in this run: %s" % (
+                crd["metadata"]["name"], "; ".join(problems[:5])))
+        if self.check_mode:
+            p.after = p.body
+
+    # ------------------------------------------------------------- write
+    def _send(self, p, dry_run, retry_conflicts=True):
+        """Server-side apply ``p.send``; a conflict with an edit made since we read is classified again once."""
+        try:
+            after = self.client.apply(p.res, p.send, self.field_manager, force=p.force, dry_run=dry_run)
         except ApiError as err:
             if err.is_field_conflict:
-                if not p.known:
+                if retry_conflicts:
                     self._read_live(p)
+                    p.held, p.drift = [], []
+                    if not self._needs_apply(p):
+                        return p.live
+                    return self._send(p, dry_run, retry_conflicts=False)
                 conflicts = [{"field": c.get("field", "?"), "manager": _manager_from(c.get("message", ""))}
-                             for c in err.causes if is_conflict_cause(c)]
-                appliers = compare.managers(p.live or {}, "Apply")
-                if p.live and not any(c["manager"] in appliers for c in conflicts):
-                    # Only imperative edits (kubectl edit/scale/patch: operation Update) own these
-                    # fields: that is drift, and a reconcile takes the fields back.
-                    if not dry_run:
-                        with self._lock:
-                            self.drift.append("%s: took back %s from %s" % (
-                                p.ref, ", ".join(c["field"] for c in conflicts),
-                                ", ".join(sorted({c["manager"] for c in conflicts}))))
-                    return self._patch(p, dry_run, force=True)
+                             for c in err.causes if fields_conflict(c)]
                 raise ConflictError(p.ref, conflicts)
-            if err.status == 422 or err.status == 400:
-                raise SwckError("%s (%s): rejected by the API server: %s" % (p.path, p.ref, err.api_message),
+            if err.status in (400, 422):
+                raise SwckError("%s (%s): rejected by the API server: %s" % (p.source, p.ref, err.api_message),
                                 status=err.status, causes=err.causes)
             raise
+        if not dry_run:
+            with self._lock:
+                self.writes += 1
+        return after
 
-    def _apply_one(self, p, creating_ns):
-        if not p.known and p.deferred:
-            self._read_live(p)
-            if compare.in_sync(p.body, p.live, self.field_manager):
-                p.action, p.after = UNCHANGED, p.live
-                return
+    def _apply_stages(self, planned, todo, wait_timeout):
+        pending = set(id(p) for p in todo)
+        for stage in self._plan_obj.stages:
+            mine = [p for p in planned if p.stage is stage]
+            work = [p for p in mine if id(p) in pending]
+            for phase in ordering.phases(work, lambda p: p.body["kind"]):
+                self._map(self._apply_one, phase)
+                crds = [p for p in phase if p.body["kind"] == "CustomResourceDefinition"]
+                if crds:
+                    self._crds_ready(crds)
+            entry = {"name": stage.name, "objects": len(mine),
+                     "changed": sum(1 for p in mine if p.action in (CREATED, CONFIGURED)),
+                     "gate": stage.gate.describe() if stage.gate else None, "gate_state": None}
+            self.result.stages.append(entry)
+            if stage.gate is not None:
+                entry["gate_state"] = "skipped (check mode)" if self.check_mode else self._gate(stage, mine,
+                                                                                                wait_timeout)
+
+    def _gate(self, stage, items, wait_timeout):
+        gate = stage.gate
+        targets = [(p.res, p.after or p.live) for p in items if gate.selects(p.body) and (
+            gate.mode == CONDITION or p.body["kind"] in readiness.WAITABLE_KINDS)]
+        check = None
+        if gate.mode == CONDITION:
+            def check(obj):
+                return readiness.condition(obj, gate.condition_type, gate.condition_status)
+        timeout = gate.timeout if gate.timeout is not None else wait_timeout
         try:
-            after = self._patch(p, dry_run=self.check_mode)
-        except ApiError as err:
-            pending_ns = err.status == 404 and p.namespace in creating_ns
-            if self.check_mode and (pending_ns or p.deferred):
-                # Its namespace or definition would be created by this run; the server cannot
-                # dry-run it before that, so report the creation from the manifest.
-                p.after, p.action = p.body, CREATED
+            Waiter(self.client).wait(targets, timeout, check=check)
+        except (WaitFailed, WaitTimeout) as err:
+            later = [s.name for s in self._plan_obj.stages[self._plan_obj.stages.index(stage) + 1:]]
+            raise GateFailed("stage %r: gate %r did not pass%s:\n  %s" % (
+                stage.name, gate.describe(), ("; not applied: " + ", ".join(later)) if later else "",
+                err.msg.split("\n", 1)[-1].strip()), stage=stage.name, gate=gate.describe(),
+                not_applied=later, **{k: v for k, v in err.details.items() if k in ("pending", "failed")})
+        return "passed"
+
+    def _apply_one(self, p):
+        if p.crd_in_plan and not p.live_read:
+            self._read_live(p)
+            problem = self._ownership_problem(p)
+            if problem:
+                raise SwckError(problem)
+            if not self._needs_apply(p):
                 return
-            raise
+        if self.check_mode:
+            if p.after is None:
+                if p.namespace in self._creating_ns or p.crd_in_plan:
+                    p.after = p.body  # validated above; the server cannot dry-run it before its namespace exists
+                else:
+                    p.after = self._send(p, dry_run=True)
+            if p.live is None:
+                p.action = CREATED
+            else:
+                same = compare.clean(p.after) == compare.clean(p.live)
+                p.action = UNCHANGED if same and not p.drift else CONFIGURED
+            return
+        after = self._send(p, dry_run=False)
         p.after = after
-        if not p.known:
-            # Not read before (absent, or existing without our labels): created when we are
-            # its only field manager.
-            owners = {m.get("manager") for m in after["metadata"].get("managedFields") or []}
-            p.action = CREATED if owners <= {self.field_manager} else CONFIGURED
-        elif p.live is None:
+        if p.live is None:
             p.action = CREATED
-        elif self.check_mode:
-            p.action = CONFIGURED if compare.clean(after) != compare.clean(p.live) else UNCHANGED
-        else:
-            changed = after["metadata"].get("resourceVersion") != p.live["metadata"].get("resourceVersion")
-            p.action = CONFIGURED if changed else UNCHANGED
+            return
+        changed = after["metadata"].get("resourceVersion") != p.live["metadata"].get("resourceVersion")
+        p.action = CONFIGURED if changed else UNCHANGED
+        if not changed:
+            self._explain_normalisation(p, after)
+
+    def _explain_normalisation(self, p, after):
+        """An apply that changed nothing although values differed: the server stores them differently."""
+        node = self.schemas.node_for(p.body["apiVersion"], p.body["kind"])
+        diffs = compare.differences(p.send, after, node, self.schemas, limit=10)
+        if diffs:
+            self._note("%s: the API server stores %s; write %s so that re-runs send nothing" % (
+                p.ref, ", ".join("%s as %r (sent %r)" % (compare.path_text(d.path), d.have, d.want) for d in diffs),
+                "those values" if len(diffs) > 1 else "that value"))
 
     def _crds_ready(self, crds):
         """New definitions must be Established before their resources can be applied."""
@@ -396,87 +725,202 @@ class Engine(object):
         if not self.check_mode:
             Waiter(self.client).wait([(p.res, p.after) for p in crds], 60)
 
-    # ------------------------------------------------------------- prune
-    def _prune(self, listed, desired, result, diff):
-        stale = [obj for obj in listed if manifest.identity(obj) not in desired]
-        if not stale:
+    # --------------------------------------------------------- inventory
+    def _record_inventory(self, planned, members, superset):
+        """Write the ApplySet parent when it does not record (at least) the kinds and namespaces in use."""
+        inv = self.inventory
+        kinds = {p.res.group_kind for p in planned}
+        namespaces = {p.namespace for p in planned if p.namespace}
+        for obj in members:
+            kinds.add((manifest.group_of(obj["apiVersion"]), obj["kind"]))
+            if (obj.get("metadata") or {}).get("namespace"):
+                namespaces.add(obj["metadata"]["namespace"])
+        if superset:
+            if inv.covers(kinds, namespaces):
+                return
+            kinds |= inv.group_kinds
+            namespaces |= inv.namespaces
+        elif inv.records(kinds, namespaces):
             return
-        phases = ordering.phases(stale, lambda o: o["kind"])
-        for phase in reversed(phases):
-            done = self._map(self._delete_one, phase)
-            for obj, action in zip(phase, done):
-                result.add(obj, action, obj, None, diff)
+        if self.check_mode:
+            return
+        if inv.namespace in getattr(self, "_creating_ns", set()) and not any(
+                p.body["kind"] == "Namespace" and p.name == inv.namespace and p.after for p in planned):
+            return  # the parent's namespace is created in the first stage; recorded after it
+        body = inv.manifest(kinds, namespaces, manifest.ownership_labels(self.instance))
+        res = self.client.resource(applyset.PARENT_API_VERSION, applyset.PARENT_KIND)
+        try:
+            live = self.client.apply(res, body, self.field_manager, force=True)
+        except ApiError as err:
+            if err.status == 404 and superset:
+                return  # its namespace does not exist yet (created by this run): written after the stages
+            raise
+        with self._lock:
+            self.writes += 1
+        self.inventory = applyset.Inventory.from_live(inv.name, inv.namespace, live)
 
-    def _delete_one(self, obj):
+    # ------------------------------------------------------------- prune
+    def _prunable(self, obj, protected_ok):
+        """Why ``obj`` (a listed member) may not be pruned, or None when it may."""
+        gk = (manifest.group_of(obj["apiVersion"]), obj["kind"])
+        if gk in ordering.PROTECTED_KINDS and gk not in protected_ok:
+            return "protected kind (name it in prune_kinds to delete it)"
+        meta = obj.get("metadata") or {}
+        if manifest.ownership(obj, self.inventory.id, self.instance)[0] != manifest.OURS:
+            return "not ours"
+        if manifest.APPLIED_ANNOTATION not in (meta.get("annotations") or {}):
+            return "not applied by skywalking.swck"
+        if not fields.has_apply_entry(obj, self.field_manager):
+            return "field manager %s never applied it" % self.field_manager
+        for ref in meta.get("ownerReferences") or []:
+            if ref.get("controller"):
+                return "controlled by %s %s" % (ref.get("kind"), ref.get("name"))
+        return None
+
+    def _prune(self, listed, planned, protected_ok, diff):
+        """Delete members no longer planned; return the members that remain."""
+        desired = {p.key for p in planned}
+        stale, remaining = [], []
+        for obj in listed:
+            if manifest.identity(obj) in desired:
+                remaining.append(obj)
+                continue
+            why = self._prunable(obj, protected_ok)
+            if why:
+                remaining.append(obj)
+                if not why.startswith("protected"):
+                    self._note("%s: not pruned: %s" % (manifest.object_ref(obj), why))
+            else:
+                stale.append(obj)
+        for phase in reversed(ordering.phases(stale, lambda o: o["kind"])):
+            for obj, action in zip(phase, self._map(self._delete_one, phase)):
+                self.result.add(obj, action[0], obj, None, diff, reason=action[1])
+                if action[0] == SKIPPED:
+                    remaining.append(obj)
+        return remaining
+
+    def _delete_one(self, obj, action=PRUNED):
         res = self.client.resource(obj["apiVersion"], obj["kind"])
         meta = obj["metadata"]
-        body = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background",
-                "preconditions": {"uid": meta.get("uid")}}
-        query = {"dryRun": "All"} if self.check_mode else None
         try:
-            self.client.request("DELETE", res.path(meta.get("namespace"), meta["name"]), query=query, body=body)
+            gone = self.client.delete(res, meta.get("namespace"), meta["name"], uid=meta.get("uid"),
+                                      dry_run=self.check_mode)
         except ApiError as err:
-            if err.status == 404:
-                return ABSENT
-            if err.status == 409:
-                return SKIPPED  # replaced by a new object since we listed it: not ours to delete
+            if err.is_precondition_failure:
+                return SKIPPED, "replaced since it was read: not the object we applied"
             raise
-        return PRUNED
+        if not gone:
+            return ABSENT, None
+        if not self.check_mode:
+            with self._lock:
+                self.writes += 1
+        return action, None
 
     # ============================================================ delete
-    def delete(self, definitions, instance, namespace=None, prune_kinds=None, wait=False, wait_timeout=300,
-               diff=False):
-        """state=absent: delete the given objects we own, or every object of ``instance``.
+    def delete(self, definitions, instance, namespace=None, delete_all=False, prune_kinds=None, wait=False,
+               wait_timeout=300, diff=False):
+        """state=absent: delete the listed objects this instance owns, or with ``delete_all`` every member.
 
         Results follow the input order; objects are deleted in reverse apply order.
+        An empty ``definitions`` without ``delete_all`` is an error (a template that
+        rendered nothing must not uninstall everything).
         """
-        result = Result()
-        warnings = []
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            self._pool = pool
-            if definitions:
-                planned = self.plan(definitions, instance, namespace)
-                self._map(self._read_live, planned)
-                targets = [p.live for p in planned if p.live is not None and self._owned(p.live, instance)]
-            else:
-                manifest.validate_instance(instance)
-                planned = []
-                selector = manifest.ownership_selector(instance)
-                targets = []
-                for items in self._map(lambda r: self._list_owned(r, selector, set()),
-                                       self._prune_resources([], prune_kinds)):
-                    targets.extend(items)
-            done = {}
-            for phase in reversed(ordering.phases(targets, lambda o: o["kind"])):
-                for obj, action in zip(phase, self._map(self._delete_one, phase)):
-                    done[manifest.identity(obj)] = DELETED if action == PRUNED else action
-            for p in planned:
-                if p.live is None:
-                    result.add(p.body, ABSENT, source=p.path)
-                elif p.key not in done:
-                    result.add(p.body, SKIPPED, source=p.path)
-                    warnings.append("%s is not owned by instance %s; left alone" % (p.ref, instance))
+        self._reset(instance)
+        has_defs = definitions is not None and not (isinstance(definitions, (list, str, dict)) and not definitions)
+        if has_defs and delete_all:
+            raise SpecError("delete_all", "give either definitions (delete those) or delete_all (delete everything "
+                                          "instance %s owns), not both" % instance)
+        if not has_defs and not delete_all:
+            raise SpecError("definitions", "is empty: nothing to delete. To delete every object instance %s owns, "
+                                           "set delete_all=true" % instance)
+        planned = []
+        try:
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                self._pool = pool
+                _extra, protected_ok = self._prune_kind_options(prune_kinds)
+                if has_defs:
+                    planned = self.plan(definitions, instance, namespace)
+                    if not planned:
+                        raise SpecError("definitions", "has no objects: nothing to delete (set delete_all=true to "
+                                                       "delete everything instance %s owns)" % instance)
+                    parent_res = self.client.resource(applyset.PARENT_API_VERSION, applyset.PARENT_KIND)
+                    parent = self.client.read(parent_res, self.inventory.namespace, self.inventory.name)
+                    self.inventory = applyset.Inventory.from_live(self.inventory.name, self.inventory.namespace,
+                                                                  parent)
+                    self._map(self._read_live, planned)
+                    targets, skipped = [], {}
+                    for p in planned:
+                        if p.live is None:
+                            continue
+                        verdict, owner = manifest.ownership(p.live, self.inventory.id, instance)
+                        if verdict == manifest.OURS:
+                            targets.append(p.live)
+                        else:
+                            skipped[p.key] = "owned by %s" % owner if verdict == manifest.OTHER_INSTANCE else owner
+                            self._note("%s is not owned by instance %s (%s); left alone" % (p.ref, instance,
+                                                                                          skipped[p.key]))
                 else:
-                    result.add(p.live, done[p.key], p.live, None, diff, p.path)
-            if not planned:
-                for obj in targets:
-                    result.add(obj, done[manifest.identity(obj)], obj, None, diff)
-            gone = [obj for obj in targets if done[manifest.identity(obj)] == DELETED]
-            if wait and not self.check_mode and gone:
-                Waiter(self.client).wait_deleted(
-                    [(self.client.resource(o["apiVersion"], o["kind"]), o) for o in gone], wait_timeout)
-        result.warnings = list(self.client.warnings) + warnings
-        return result
+                    manifest.validate_instance(instance)
+                    if namespace is not None and not manifest.is_dns_label(namespace):
+                        raise SpecError("namespace", "%r is not a valid namespace name" % (namespace,))
+                    self.field_manager = self.field_manager_option or manifest.field_manager_for(instance)
+                    name = applyset.parent_name(instance)
+                    inv_ns = namespace or SURROGATE_NAMESPACE
+                    self.inventory = applyset.Inventory(name, inv_ns)
+                    self._plan_obj = Plan()
+                    self._creating_ns = set()
+                    listed = self._prefetch([], _extra)
+                    if self.inventory.live is None:
+                        self._note("instance %s has no ApplySet parent in namespace %s: nothing is recorded "
+                                   "there (give the namespace the instance was applied with)" % (instance, inv_ns))
+                    targets, skipped = [], {}
+                    for obj in listed:
+                        why = self._prunable(obj, protected_ok)
+                        if why:
+                            skipped[manifest.identity(obj)] = why
+                        else:
+                            targets.append(obj)
+                done = {}
+                for phase in reversed(ordering.phases(targets, lambda o: o["kind"])):
+                    for obj, action in zip(phase, self._map(lambda o: self._delete_one(o, DELETED), phase)):
+                        done[manifest.identity(obj)] = action
+                for p in planned:
+                    if p.live is None:
+                        self.result.add(p.body, ABSENT, source=p.source)
+                    elif p.key in done:
+                        self.result.add(p.live, done[p.key][0], p.live, None, diff, p.source, done[p.key][1])
+                    else:
+                        self.result.add(p.body, SKIPPED, source=p.source, reason=skipped.get(p.key))
+                if not planned:
+                    for obj in targets:
+                        action = done[manifest.identity(obj)]
+                        self.result.add(obj, action[0], obj, None, diff, reason=action[1])
+                    self._forget_inventory(listed, done)
+                gone = [obj for obj in targets if done[manifest.identity(obj)][0] == DELETED]
+                if wait and not self.check_mode and gone:
+                    Waiter(self.client).wait_deleted(
+                        [(self.client.resource(o["apiVersion"], o["kind"]), o) for o in gone], wait_timeout)
+        except SwckError as err:
+            raise self._with_progress(err, planned, diff)
+        self.result.warnings = list(self.client.warnings) + list(self.notes)
+        return self.result
 
-    @staticmethod
-    def _owned(live, instance):
-        labels = (live.get("metadata") or {}).get("labels") or {}
-        return labels.get(manifest.MANAGED_BY_LABEL) == manifest.MANAGED_BY and \
-            labels.get(manifest.INSTANCE_LABEL) == instance
+    def _forget_inventory(self, listed, done):
+        """After deleting everything: drop the parent, or record what is left (protected kinds)."""
+        inv = self.inventory
+        if inv.live is None or self.check_mode:
+            return
+        left = [o for o in listed if done.get(manifest.identity(o), (SKIPPED,))[0] not in (DELETED, ABSENT)]
+        res = self.client.resource(applyset.PARENT_API_VERSION, applyset.PARENT_KIND)
+        if not left:
+            if self.client.delete(res, inv.namespace, inv.name, uid=inv.live["metadata"].get("uid")):
+                self.writes += 1
+            return
+        self._record_inventory([], left, superset=False)
 
-    def _read_live(self, p):
-        obj = self.client.get(p.item_path())
-        p.live, p.known = (_with_type(p.res, obj) if obj else None), True
+
+def fields_conflict(cause):
+    return "FieldManagerConflict" in (cause.get("reason"), cause.get("type"))
 
 
 def _manager_from(message):

@@ -33,12 +33,18 @@ class ApiError(SwckError):
         self.method = method
         self.path = path
         self.body = body if isinstance(body, dict) else {}
+        self.retried = False  # set by the client when an earlier attempt of this request was sent
         text = "%s %s: %s %s: %s" % (method or "", path or "", status, reason or "", message or "")
         super().__init__(" ".join(text.split()), status=status, reason=reason)
 
     @property
     def causes(self):
         return (self.body.get("details") or {}).get("causes") or []
+
+    @property
+    def is_precondition_failure(self):
+        """A 409 for a failed uid/resourceVersion precondition (the object changed since it was read)."""
+        return self.status == 409 and "precondition" in (self.api_message or "").lower()
 
     @property
     def is_field_conflict(self):

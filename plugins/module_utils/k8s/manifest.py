@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 
+from . import quantity
 from .errors import SpecError
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -21,6 +22,10 @@ INSTANCE_LABEL = "app.kubernetes.io/instance"
 MANAGED_BY = "skywalking.swck"
 PART_OF = "skywalking"
 APPLIED_ANNOTATION = "skywalking.swck/applied"
+# KEP-3659 ApplySet membership label (the parent object is described in applyset.py).
+APPLYSET_PART_OF_LABEL = "applyset.kubernetes.io/part-of"
+# The field manager of an instance: one per instance, so two instances never share ownership.
+FIELD_MANAGER_PREFIX = "skywalking.swck/"
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -32,13 +37,21 @@ _KIND = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _LABEL_NAMED_KINDS = frozenset(["Namespace", "Service"])
 
 
-def ownership_labels(instance):
-    return {MANAGED_BY_LABEL: MANAGED_BY, PART_OF_LABEL: PART_OF, INSTANCE_LABEL: instance}
+def field_manager_for(instance):
+    """The field manager name of ``instance`` (``skywalking.swck/<instance>``)."""
+    return FIELD_MANAGER_PREFIX + instance
 
 
-def ownership_selector(instance):
-    """Label selector matching exactly the objects this instance owns."""
-    return "%s=%s,%s=%s" % (MANAGED_BY_LABEL, MANAGED_BY, INSTANCE_LABEL, instance)
+def ownership_labels(instance, applyset_id=None):
+    labels = {MANAGED_BY_LABEL: MANAGED_BY, PART_OF_LABEL: PART_OF, INSTANCE_LABEL: instance}
+    if applyset_id:
+        labels[APPLYSET_PART_OF_LABEL] = applyset_id
+    return labels
+
+
+def member_selector(applyset_id):
+    """Label selector matching exactly the members of one ApplySet."""
+    return "%s=%s" % (APPLYSET_PART_OF_LABEL, applyset_id)
 
 
 def is_dns_label(value):
@@ -81,7 +94,7 @@ def load_definitions(definitions, field="definitions"):
         try:
             docs = [d for d in yaml.safe_load_all(definitions) if d is not None]
         except yaml.YAMLError as exc:
-            raise SpecError(field, "is not valid YAML: %s" % exc)
+            raise SpecError(field, "is not valid YAML: %s" % yaml_error_text(exc))
     elif isinstance(definitions, dict):
         docs = [definitions]
     elif isinstance(definitions, list):
@@ -97,6 +110,22 @@ def load_definitions(definitions, field="definitions"):
         else:
             out.append((path, doc))
     return out
+
+
+def yaml_error_text(exc):
+    """A YAML syntax error without the text around it (the text may hold a Secret value)."""
+    problem = getattr(exc, "problem", None)
+    mark = getattr(exc, "problem_mark", None)
+    if not problem:
+        return "syntax error"
+    text = problem
+    if mark is not None:
+        text += " at line %d, column %d" % (mark.line + 1, mark.column + 1)
+    context = getattr(exc, "context", None)
+    cmark = getattr(exc, "context_mark", None)
+    if context:
+        text += " (%s%s)" % (context, " at line %d, column %d" % (cmark.line + 1, cmark.column + 1) if cmark else "")
+    return text
 
 
 def _check_map(obj_path, what, mapping, check_values):
@@ -159,9 +188,6 @@ def validate_object(path, obj):
                 raise SpecError("%s.data.%s" % (path, key), "is not valid base64 (use stringData for plain text)")
 
 
-_QUANTITY = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?$")
-
-
 def _check_quantities(node, path):
     """Resource requests/limits anywhere in the object must be valid quantities."""
     if isinstance(node, dict):
@@ -169,8 +195,7 @@ def _check_quantities(node, path):
             sub = "%s.%s" % (path, key)
             if key in ("limits", "requests") and path.endswith(".resources") and isinstance(value, dict):
                 for res_name, qty in value.items():
-                    if isinstance(qty, bool) or not (isinstance(qty, (int, float)) or
-                                                     (isinstance(qty, str) and _QUANTITY.match(qty.strip()))):
+                    if not quantity.is_quantity(qty):
                         raise SpecError("%s.%s" % (sub, res_name),
                                         "%r is not a valid quantity (e.g. 500m, 2, 1Gi)" % (qty,))
             else:
@@ -181,18 +206,29 @@ def _check_quantities(node, path):
 
 
 def fingerprint(obj):
-    """A stable hash of a manifest's content (key order does not matter)."""
+    """A stable hash of a manifest's content (key order does not matter) that reveals no Secret value.
+
+    The applied marker: it changes whenever the set of fields we apply changes.  The
+    values of a Secret's ``data`` are left out (the keys stay in): the hash sits in an
+    annotation anyone who can read the object sees, and a hash of a short password is
+    guessed offline.  Secret values are compared with the live object directly instead.
+    """
+    if obj.get("kind") == "Secret" and isinstance(obj.get("data"), dict):
+        obj = dict(obj, data={k: "" for k in obj["data"]})
     text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
-def prepare(obj, instance, path="definition"):
-    """Return the manifest to send: ownership labels, stringData folded into data, fingerprint annotation."""
-    validate_object(path, obj)
+def prepare(obj, instance, applyset_id=None, path="definition"):
+    """Return the manifest to send (a copy): ownership labels, stringData folded into data, applied marker.
+
+    ``obj`` must have passed ``validate_object``.  Raises SpecError when the manifest
+    sets an ownership label to another value.
+    """
     out = copy.deepcopy(obj)
     meta = out["metadata"]
     labels = dict(meta.get("labels") or {})
-    for key, value in ownership_labels(instance).items():
+    for key, value in ownership_labels(instance, applyset_id).items():
         if key in labels and labels[key] != value:
             raise SpecError("%s.metadata.labels.%s" % (path, key),
                             "is reserved for ownership and must be %r (or left out), not %r" % (value, labels[key]))
@@ -210,6 +246,58 @@ def prepare(obj, instance, path="definition"):
     meta["annotations"] = annotations
     annotations[APPLIED_ANNOTATION] = fingerprint(out)
     return out
+
+
+# Marks other tools leave on the objects they manage: (where, key, description).
+_FOREIGN_MARKS = (
+    ("annotations", "meta.helm.sh/release-name", "Helm release %s"),
+    ("labels", "helm.toolkit.fluxcd.io/name", "Flux HelmRelease %s"),
+    ("labels", "kustomize.toolkit.fluxcd.io/name", "Flux Kustomization %s"),
+    ("labels", "argocd.argoproj.io/instance", "Argo CD application %s"),
+    ("annotations", "argocd.argoproj.io/tracking-id", "Argo CD (tracking id %s)"),
+    ("labels", "kapp.k14s.io/app", "kapp app %s"),
+)
+
+OURS = "ours"
+OTHER_INSTANCE = "other-instance"
+FOREIGN = "foreign"
+UNMANAGED = "unmanaged"
+
+
+def ownership(live, applyset_id, instance):
+    """Who owns an existing object, from its labels, annotations and owner references.
+
+    Returns ``(verdict, description)``:
+      * OURS: a member of this ApplySet (or an object of this instance from before
+        ApplySets, labelled for this instance and without another ApplySet);
+      * OTHER_INSTANCE: labelled by skywalking.swck for another instance;
+      * FOREIGN: managed by another tool (Helm, Flux, Argo CD, another ApplySet,
+        another ``app.kubernetes.io/managed-by``) or controlled by another object;
+      * UNMANAGED: no marks at all (created by hand: ``kubectl create``).
+    """
+    meta = live.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    annotations = meta.get("annotations") or {}
+    member_of = labels.get(APPLYSET_PART_OF_LABEL)
+    if labels.get(MANAGED_BY_LABEL) == MANAGED_BY:
+        if member_of == applyset_id or (not member_of and labels.get(INSTANCE_LABEL) == instance):
+            return OURS, "this instance"
+        other = labels.get(INSTANCE_LABEL) or "?"
+        if other == instance:
+            return OTHER_INSTANCE, "instance %s of another ApplySet (%s)" % (other, member_of)
+        return OTHER_INSTANCE, "skywalking.swck instance %s" % other
+    for ref in meta.get("ownerReferences") or []:
+        if ref.get("controller"):
+            return FOREIGN, "controlled by %s %s" % (ref.get("kind"), ref.get("name"))
+    if member_of:
+        return FOREIGN, "ApplySet %s" % member_of
+    for where, key, text in _FOREIGN_MARKS:
+        value = (labels if where == "labels" else annotations).get(key)
+        if value:
+            return FOREIGN, text % value
+    if labels.get(MANAGED_BY_LABEL):
+        return FOREIGN, "%s=%s" % (MANAGED_BY_LABEL, labels[MANAGED_BY_LABEL])
+    return UNMANAGED, "created outside skywalking.swck (no ownership labels)"
 
 
 def object_ref(obj):

@@ -56,38 +56,97 @@ def new_client(module):
     )
 
 
+SECRET_SECTIONS = ("data", "stringData")
+NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+def _secret_leaves(value):
+    """Every scalar inside a Secret value (values may be numbers or, wrongly, nested)."""
+    if isinstance(value, dict):
+        for item in value.values():
+            for leaf in _secret_leaves(item):
+                yield leaf
+    elif isinstance(value, list):
+        for item in value:
+            for leaf in _secret_leaves(item):
+                yield leaf
+    elif value is not None and not isinstance(value, bool):
+        yield value if isinstance(value, str) else str(value)
+
+
+def secret_forms(value):
+    """Every form in which a Secret value can show up in output: plain, base64-decoded,
+    base64-encoded, and each line of a multi-line value (YAML indents lines of a block
+    scalar, so the whole value never appears as one string in the task's text input)."""
+    import base64
+
+    forms = set()
+    for leaf in _secret_leaves(value):
+        candidates = {leaf}
+        try:
+            candidates.add(base64.b64decode(leaf, validate=True).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            pass
+        candidates.add(base64.b64encode(leaf.encode("utf-8")).decode("ascii"))
+        for text in list(candidates):
+            candidates.add(text.strip())
+            if "\n" in text:
+                candidates.update(line.strip() for line in text.splitlines())
+        forms.update(candidates)
+    # Very short values would mask unrelated text all over the output.
+    return {f for f in forms if len(f) >= 3}
+
+
 def protect_secrets(module, definitions):
     """Register every Secret value in the input as no_log, so Ansible masks it everywhere.
 
-    ``definitions`` is echoed back in the task result (``invocation``) and may be
-    printed on failure; Ansible replaces registered values with ``********``.
-    Both the plain and the base64 form of each value are registered.
+    ``definitions`` are ``(source, object)`` pairs.  Ansible replaces registered values
+    with ``********`` in results, messages and warnings.
     """
-    import base64
-
     for _path, obj in definitions:
         if not isinstance(obj, dict) or obj.get("kind") != "Secret":
             continue
-        values = []
-        for key in ("data", "stringData"):
-            section = obj.get(key)
-            if isinstance(section, dict):
-                values.extend(v for v in section.values() if isinstance(v, str))
-        for value in values:
-            forms = {value}
-            try:
-                forms.add(base64.b64decode(value, validate=True).decode("utf-8"))
-            except (ValueError, UnicodeDecodeError):
-                pass
-            forms.add(base64.b64encode(value.encode("utf-8")).decode("ascii"))
-            # Very short values would mask unrelated text all over the output.
-            module.no_log_values.update(f for f in forms if len(f) >= 3)
+        for key in SECRET_SECTIONS:
+            module.no_log_values.update(secret_forms(obj.get(key)))
 
 
-def fail(module, err, **extra):
-    """Report a SwckError: its message plus its structured details."""
+def masked_definitions(definitions):
+    """The input objects with every Secret value replaced (for the echoed ``invocation``)."""
+    out = []
+    for _path, obj in definitions:
+        if isinstance(obj, dict) and obj.get("kind") == "Secret":
+            obj = dict(obj)
+            for key in SECRET_SECTIONS:
+                if isinstance(obj.get(key), dict):
+                    obj[key] = {k: NO_LOG_PLACEHOLDER for k in obj[key]}
+                elif obj.get(key) is not None:
+                    obj[key] = NO_LOG_PLACEHOLDER
+        out.append(obj)
+    return out
+
+
+def invocation(module, replacements):
+    """``invocation`` for exit_json/fail_json: the module's arguments with ``replacements`` applied.
+
+    Ansible echoes the arguments back at -v and above; text ``definitions`` would carry
+    Secret values whose lines are indented differently from the value itself, so the
+    whole input is replaced by its parsed, masked form.
+    """
+    args = dict(module.params)
+    args.update(replacements)
+    return {"module_args": args}
+
+
+def fail(module, err, invocation_args=None, **extra):
+    """Report a SwckError: its message plus its structured details (``changed`` when something was written)."""
     details = dict(getattr(err, "details", {}) or {})
     details.update(extra)
+    warnings = details.pop("warnings", None) or []
+    for warning in warnings:
+        module.warn(warning)
+    details.setdefault("changed", False)
+    if invocation_args is not None:
+        details["invocation"] = invocation_args
     module.fail_json(msg=err.msg if isinstance(err, SwckError) else str(err), **details)
 
 

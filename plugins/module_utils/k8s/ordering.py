@@ -12,8 +12,9 @@ from __future__ import annotations
 NAMESPACES = 0
 DEFINITIONS = 1
 CONFIG = 2
-WORKLOADS = 3
-LATE = 4
+BINDINGS = 3  # after the Roles they bind: creating a binding to a missing Role is refused for non-admins
+WORKLOADS = 4
+LATE = 5
 
 _PHASE = {
     "Namespace": NAMESPACES,
@@ -27,9 +28,9 @@ _PHASE = {
     "Secret": CONFIG,
     "ConfigMap": CONFIG,
     "ClusterRole": CONFIG,
-    "ClusterRoleBinding": CONFIG,
+    "ClusterRoleBinding": BINDINGS,
     "Role": CONFIG,
-    "RoleBinding": CONFIG,
+    "RoleBinding": BINDINGS,
     "PersistentVolume": CONFIG,
     "PersistentVolumeClaim": CONFIG,
     "Service": CONFIG,
@@ -49,21 +50,10 @@ _PHASE = {
     "ValidatingWebhookConfiguration": LATE,
 }
 
-# Kinds never pruned unless the caller names them: deleting them destroys data
-# or other people's objects.
-NEVER_PRUNED_BY_DEFAULT = frozenset(["Namespace", "PersistentVolumeClaim", "PersistentVolume",
-                                     "CustomResourceDefinition"])
-
-# What a prune looks at by default, besides the kinds being applied.
-DEFAULT_PRUNE_KINDS = (
-    ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "Service"), ("v1", "ServiceAccount"),
-    ("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("apps/v1", "DaemonSet"),
-    ("batch/v1", "Job"), ("batch/v1", "CronJob"),
-    ("rbac.authorization.k8s.io/v1", "Role"), ("rbac.authorization.k8s.io/v1", "RoleBinding"),
-    ("rbac.authorization.k8s.io/v1", "ClusterRole"), ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
-    ("networking.k8s.io/v1", "NetworkPolicy"), ("networking.k8s.io/v1", "Ingress"),
-    ("policy/v1", "PodDisruptionBudget"), ("autoscaling/v2", "HorizontalPodAutoscaler"),
-)
+# Kinds never pruned or deleted unless the caller names them (``prune_kinds``):
+# deleting them destroys data or everything inside them.
+PROTECTED_KINDS = frozenset([("", "Namespace"), ("", "PersistentVolumeClaim"), ("", "PersistentVolume"),
+                             ("apiextensions.k8s.io", "CustomResourceDefinition")])
 
 
 def phase_of(kind):

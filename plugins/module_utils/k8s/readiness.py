@@ -203,6 +203,32 @@ _BY_KIND = {
 }
 
 
+def condition(obj, condition_type, wanted="True"):
+    """``(state, reason)`` for "``status.conditions[type]`` has status ``wanted``" (custom resources).
+
+    PENDING while the condition is missing, has another status, or the controller has not
+    observed the current generation yet (when it reports ``observedGeneration``).
+    """
+    if obj is None:
+        return PENDING, "does not exist"
+    if (obj.get("metadata") or {}).get("deletionTimestamp"):
+        return PENDING, "is being deleted"
+    seen, why = _generation_seen(obj) if "observedGeneration" in (obj.get("status") or {}) else (True, "")
+    if not seen:
+        return PENDING, why
+    cond = _conditions(obj).get(condition_type)
+    if cond is None:
+        return PENDING, "no %s condition yet" % condition_type
+    text = "%s=%s" % (condition_type, cond.get("status"))
+    if cond.get("reason"):
+        text += " (%s)" % cond["reason"]
+    if cond.get("message"):
+        text += ": %s" % cond["message"]
+    if cond.get("status") == wanted:
+        return READY, text
+    return PENDING, text
+
+
 def evaluate(obj):
     """``(state, reason)`` for any object; kinds without readiness are READY once they exist."""
     if obj is None:

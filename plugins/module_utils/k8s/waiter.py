@@ -1,11 +1,15 @@
 # Copyright (c) skywalking.swck contributors
 # Licensed under the Apache License, Version 2.0 (see LICENSE)
-"""Bounded, watch-based waiting for objects to become ready.
+"""Bounded, watch-based waiting for objects to become ready (or to be gone).
 
-Each object is followed with a watch on its own name (no polling sleeps).
-When the budget runs out the error names every object that is not ready and
-why: its conditions, the state of its pods' containers and recent Warning
-events.  Terminal failures (failed Job, progress deadline) end the wait early.
+Each object is followed with a watch on its own name (no polling sleeps).  Every
+request carries the wait's deadline, so a wait ends at its timeout even when
+the API server stops answering.  Only transient failures (the server
+unreachable, 5xx, an expired watch) are retried; any other error (403, 404 of
+the type, ...) ends the wait at once with its real cause.  When the budget runs
+out the error names every object that is not ready and why: its conditions,
+its pods' containers and recent Warning events.  Terminal failures (failed Job,
+progress deadline) end the wait early.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from . import readiness
-from .errors import ApiError, WaitFailed, WaitTimeout
+from .errors import ApiError, ConnectionFailure, WaitFailed, WaitTimeout
 from .manifest import object_ref
 
 MAX_WAIT_THREADS = 32
@@ -38,23 +42,36 @@ def selector_string(selector):
     return ",".join(parts)
 
 
+def _transient(exc):
+    """Errors worth re-reading after: the server unreachable, 5xx, an expired watch (410)."""
+    if isinstance(exc, ConnectionFailure):
+        return True
+    if isinstance(exc, ApiError):
+        return exc.status >= 500 or exc.status in (410, 429)
+    return isinstance(exc, (IOError, OSError, ValueError))
+
+
 class Waiter(object):
     def __init__(self, client):
         self.client = client
 
-    def wait(self, items, timeout):
-        """Wait for ``items`` (list of ``(Resource, live object)``); return their final objects.
+    def wait(self, items, timeout, check=None):
+        """Wait for ``items`` (``[(Resource, live object)]``); return their final objects.
 
-        Raises WaitFailed when any object failed for good, WaitTimeout when some
-        are still not ready after ``timeout`` seconds.
+        ``timeout``: seconds.  ``check(obj) -> (state, reason)`` replaces the kind's
+        readiness rule (e.g. a condition gate).  Raises WaitFailed when any object failed
+        for good, WaitTimeout when some are still not ready at the deadline.
         """
+        check = check or readiness.evaluate
         items = [(res, obj) for res, obj in items if obj]
         if not items:
             return []
         deadline = time.monotonic() + timeout
+        if all(check(obj)[0] == readiness.READY for _res, obj in items):
+            return [obj for _res, obj in items]
         workers = min(MAX_WAIT_THREADS, len(items))
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(lambda item: self._follow(item[0], item[1], deadline), items))
+            results = list(pool.map(lambda item: self._follow(item[0], item[1], deadline, check), items))
         failed = [(res, obj, reason) for res, obj, state, reason in results if state == readiness.FAILED]
         pending = [(res, obj, reason) for res, obj, state, reason in results if state == readiness.PENDING]
         if failed:
@@ -64,7 +81,7 @@ class Waiter(object):
         return [obj for _res, obj, _state, _reason in results]
 
     def wait_deleted(self, items, timeout):
-        """Wait until every object in ``items`` (``(Resource, obj)``) is gone from the API."""
+        """Wait until every object in ``items`` (``[(Resource, obj)]``) is gone; timeout in seconds."""
         if not items:
             return
         deadline = time.monotonic() + timeout
@@ -80,28 +97,28 @@ class Waiter(object):
         name, namespace, uid = meta.get("name"), meta.get("namespace"), meta.get("uid")
         while time.monotonic() < deadline:
             try:
-                live = self.client.get(res.path(namespace, name))
+                live = self.client.read(res, namespace, name, deadline=deadline)
                 if live is None or (uid and live["metadata"].get("uid") != uid):
                     return None
                 obj = live
-                query = {"fieldSelector": "metadata.name=" + name,
-                         "resourceVersion": live["metadata"].get("resourceVersion")}
-                remaining = deadline - time.monotonic()
-                for event in self.client.watch_lines(res.path(namespace), query, max(1.0, min(remaining, 60))):
+                for event in self.client.watch(res, namespace, name=name,
+                                               resource_version=live["metadata"].get("resourceVersion"),
+                                               timeout=min(60.0, deadline - time.monotonic()), deadline=deadline):
                     if event.get("type") == "DELETED":
                         return None
                     if event.get("type") == "ERROR":
                         break
-            except Exception:  # noqa: BLE001 - stream cut or server restart: read again
+            except Exception as exc:  # noqa: BLE001 - transient ones are retried, the rest re-raised
+                if not _transient(exc):
+                    raise
                 time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
         return obj
 
     # ------------------------------------------------------------- follow
-    def _follow(self, res, obj, deadline):
+    def _follow(self, res, obj, deadline, check):
         meta = obj.get("metadata") or {}
         name, namespace = meta.get("name"), meta.get("namespace")
-        path = res.path(namespace, name)
-        state, reason = readiness.evaluate(obj)
+        state, reason = check(obj)
         rv = meta.get("resourceVersion")
         while state == readiness.PENDING:
             remaining = deadline - time.monotonic()
@@ -109,35 +126,32 @@ class Waiter(object):
                 break
             try:
                 if rv is None:
-                    obj = self.client.get(path)
-                    state, reason = readiness.evaluate(obj)
+                    obj = self.client.read(res, namespace, name, deadline=deadline)
+                    state, reason = check(obj)
                     rv = (obj or {}).get("metadata", {}).get("resourceVersion")
                     if state != readiness.PENDING or obj is None:
                         if obj is None:
                             time.sleep(min(0.5, max(0.0, remaining)))
                         continue
-                query = {"fieldSelector": "metadata.name=" + name, "resourceVersion": rv,
-                         "allowWatchBookmarks": "true"}
-                for event in self.client.watch_lines(res.path(namespace), query, min(remaining, 60)):
+                for event in self.client.watch(res, namespace, name=name, resource_version=rv,
+                                               timeout=min(remaining, 60.0), deadline=deadline):
                     kind = event.get("type")
                     body = event.get("object") or {}
                     if kind == "ERROR":
                         rv = None  # 410 Gone or similar: start again from a fresh read
                         break
-                    new_rv = (body.get("metadata") or {}).get("resourceVersion")
+                    rv = (body.get("metadata") or {}).get("resourceVersion") or rv
                     if kind == "BOOKMARK":
-                        rv = new_rv or rv
                         continue
-                    rv = new_rv or rv
                     if kind == "DELETED":
                         obj, state, reason = None, readiness.PENDING, "was deleted while waiting"
                         continue
                     obj = body
-                    state, reason = readiness.evaluate(obj)
+                    state, reason = check(obj)
                     if state != readiness.PENDING:
                         break
-            except Exception as exc:  # noqa: BLE001 - stream cut or server restart: read again
-                if isinstance(exc, ApiError) and exc.status in (401, 403):
+            except Exception as exc:  # noqa: BLE001 - transient ones are retried, the rest re-raised
+                if not _transient(exc):
                     raise
                 rv = None
                 time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
@@ -171,10 +185,8 @@ class Waiter(object):
         out.extend(self._events(namespace, obj["metadata"]["name"], obj.get("kind")))
         selector = (obj.get("spec") or {}).get("selector")
         if res.kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet") and selector:
-            pods = self.client.request(
-                "GET", "/api/v1/namespaces/%s/pods" % namespace,
-                query={"labelSelector": selector_string(selector)},
-            ).get("items", [])
+            pods = self.client.list(self.client.resource("v1", "Pod"), namespace,
+                                    label_selector=selector_string(selector))
             bad = [p for p in pods if readiness.pod(p)[0] != readiness.READY]
             for pod in bad[:3]:
                 out.append("pod %s: %s" % (pod["metadata"]["name"], readiness.pod(pod)[1]))
@@ -188,9 +200,8 @@ class Waiter(object):
     def _events(self, namespace, name, kind, limit=2):
         if not namespace:
             return []
-        events = self.client.request(
-            "GET", "/api/v1/namespaces/%s/events" % namespace,
-            query={"fieldSelector": "involvedObject.name=%s,involvedObject.kind=%s,type=Warning" % (name, kind)},
-        ).get("items", [])
+        events = self.client.list(
+            self.client.resource("v1", "Event"), namespace,
+            field_selector="involvedObject.name=%s,involvedObject.kind=%s,type=Warning" % (name, kind))
         events.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
         return ["event %s: %s" % (e.get("reason"), (e.get("message") or "").strip()) for e in events[-limit:]]

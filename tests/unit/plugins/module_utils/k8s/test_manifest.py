@@ -146,6 +146,59 @@ def test_identity_ignores_version_and_ref_text():
     assert manifest.object_ref({"kind": "Namespace", "metadata": {"name": "n"}}) == "Namespace n"
 
 
-def test_selector_is_exact():
-    assert manifest.ownership_selector("demo") == \
-        "app.kubernetes.io/managed-by=skywalking.swck,app.kubernetes.io/instance=demo"
+def test_member_selector_and_field_manager():
+    assert manifest.member_selector("applyset-abc-v1") == "applyset.kubernetes.io/part-of=applyset-abc-v1"
+    assert manifest.field_manager_for("demo") == "skywalking.swck/demo"
+
+
+def test_prepare_labels_members_of_the_applyset():
+    out = manifest.prepare(cm(), "demo", "applyset-x-v1")
+    assert out["metadata"]["labels"]["applyset.kubernetes.io/part-of"] == "applyset-x-v1"
+
+
+def test_fingerprint_reveals_nothing_about_secret_values():
+    def secret(value):
+        return manifest.prepare({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "x"},
+                                 "stringData": {"password": value}}, "demo")
+    a, b = secret("changeme"), secret("hunter2")
+    assert a["metadata"]["annotations"][manifest.APPLIED_ANNOTATION] == \
+        b["metadata"]["annotations"][manifest.APPLIED_ANNOTATION]
+    c = manifest.prepare({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "x"},
+                          "stringData": {"password": "x", "user": "y"}}, "demo")
+    assert c["metadata"]["annotations"][manifest.APPLIED_ANNOTATION] != \
+        a["metadata"]["annotations"][manifest.APPLIED_ANNOTATION]
+
+
+def test_yaml_errors_do_not_echo_the_text():
+    text = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData:\n  password: \"hunter2-unterminated\n"
+    with pytest.raises(SpecError) as err:
+        manifest.load_definitions(text)
+    assert "hunter2" not in err.value.msg
+    assert "line" in err.value.msg
+
+
+def _live(labels=None, annotations=None, owners=None):
+    return {"metadata": {"name": "x", "labels": labels or {}, "annotations": annotations or {},
+                         "ownerReferences": owners or []}}
+
+
+@pytest.mark.parametrize("live, verdict, fragment", [
+    (_live({"app.kubernetes.io/managed-by": "skywalking.swck", "app.kubernetes.io/instance": "a",
+            "applyset.kubernetes.io/part-of": "id-a"}), manifest.OURS, "this instance"),
+    (_live({"app.kubernetes.io/managed-by": "skywalking.swck", "app.kubernetes.io/instance": "a"}),
+     manifest.OURS, "this instance"),
+    (_live({"app.kubernetes.io/managed-by": "skywalking.swck", "app.kubernetes.io/instance": "b",
+            "applyset.kubernetes.io/part-of": "id-b"}), manifest.OTHER_INSTANCE, "instance b"),
+    (_live({"app.kubernetes.io/managed-by": "skywalking.swck", "app.kubernetes.io/instance": "a",
+            "applyset.kubernetes.io/part-of": "id-other"}), manifest.OTHER_INSTANCE, "another ApplySet"),
+    (_live({"app.kubernetes.io/managed-by": "Helm"}, {"meta.helm.sh/release-name": "sw"}), manifest.FOREIGN,
+     "Helm release sw"),
+    (_live({"app.kubernetes.io/managed-by": "Helm"}), manifest.FOREIGN, "managed-by=Helm"),
+    (_live({"argocd.argoproj.io/instance": "app"}), manifest.FOREIGN, "Argo CD"),
+    (_live({"applyset.kubernetes.io/part-of": "applyset-kubectl-v1"}), manifest.FOREIGN, "ApplySet"),
+    (_live(owners=[{"kind": "CronJob", "name": "c", "controller": True}]), manifest.FOREIGN, "controlled by CronJob"),
+    (_live(), manifest.UNMANAGED, "created outside"),
+])
+def test_ownership(live, verdict, fragment):
+    got = manifest.ownership(live, "id-a", "a")
+    assert got[0] == verdict and fragment in got[1]

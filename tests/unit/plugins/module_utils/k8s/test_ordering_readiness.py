@@ -12,13 +12,39 @@ def test_phases_put_dependencies_first_and_keep_input_order():
              "ClusterRoleBinding", "Job", "HorizontalPodAutoscaler", "ConfigMap"]
     got = [list(p) for p in ordering.phases(kinds, lambda k: k)]
     assert got == [["Namespace"], ["CustomResourceDefinition"],
-                   ["Service", "ServiceAccount", "ClusterRoleBinding", "ConfigMap"],
+                   ["Service", "ServiceAccount", "ConfigMap"], ["ClusterRoleBinding"],
                    ["Deployment", "Job"], ["MyCustom", "HorizontalPodAutoscaler"]]
 
 
-def test_dangerous_kinds_are_not_pruned_by_default():
-    defaults = {k for _v, k in ordering.DEFAULT_PRUNE_KINDS}
-    assert not defaults & ordering.NEVER_PRUNED_BY_DEFAULT
+def test_roles_come_before_their_bindings():
+    kinds = ["RoleBinding", "Role", "ClusterRoleBinding", "ClusterRole"]
+    got = [list(p) for p in ordering.phases(kinds, lambda k: k)]
+    assert got == [["Role", "ClusterRole"], ["RoleBinding", "ClusterRoleBinding"]]
+
+
+def test_data_holding_kinds_are_protected():
+    assert ("", "Namespace") in ordering.PROTECTED_KINDS
+    assert ("", "PersistentVolumeClaim") in ordering.PROTECTED_KINDS
+    assert ("apiextensions.k8s.io", "CustomResourceDefinition") in ordering.PROTECTED_KINDS
+    assert ("apps", "Deployment") not in ordering.PROTECTED_KINDS
+
+
+@pytest.mark.parametrize("conditions, state, fragment", [
+    ([{"type": "Ready", "status": "True", "reason": "Ok"}], readiness.READY, "Ready=True (Ok)"),
+    ([{"type": "Ready", "status": "False", "message": "storage down"}], readiness.PENDING, "storage down"),
+    ([], readiness.PENDING, "no Ready condition yet"),
+])
+def test_condition_gate(conditions, state, fragment):
+    obj = {"kind": "Widget", "metadata": {"generation": 1}, "status": {"conditions": conditions}}
+    got = readiness.condition(obj, "Ready")
+    assert got[0] == state and fragment in got[1]
+
+
+def test_condition_waits_for_the_observed_generation():
+    obj = {"kind": "Widget", "metadata": {"generation": 2},
+           "status": {"observedGeneration": 1, "conditions": [{"type": "Ready", "status": "True"}]}}
+    assert readiness.condition(obj, "Ready")[0] == readiness.PENDING
+    assert readiness.condition(None, "Ready") == (readiness.PENDING, "does not exist")
 
 
 def deploy(replicas=2, generation=2, observed=2, updated=2, total=2, available=2, conditions=None, paused=False):
