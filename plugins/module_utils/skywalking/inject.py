@@ -542,8 +542,8 @@ def validate_resource_list(value, field, annotation=None):
     if not isinstance(value, dict):
         raise InjectionError(field, "must be a mapping of resource name to quantity", annotation)
     for name, amount in value.items():
-        if name not in _STANDARD_RESOURCES and not (isinstance(name, str) and name.startswith("hugepages-")
-                                                   and len(name) > len("hugepages-")):
+        hugepages = isinstance(name, str) and name.startswith("hugepages-") and len(name) > len("hugepages-")
+        if name not in _STANDARD_RESOURCES and not hugepages:
             raise InjectionError(field, "%r is not a standard resource name (cpu, memory, ephemeral-storage, "
                                         "hugepages-<size>)%s" % (name, _did_you_mean(str(name), _STANDARD_RESOURCES)),
                                  annotation)

@@ -152,4 +152,4 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

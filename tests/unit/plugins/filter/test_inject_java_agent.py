@@ -113,8 +113,9 @@ def test_filter_list_injects_selected_objects_only():
     deployment = out[1]["spec"]["template"]
     assert [c["name"] for c in deployment["spec"]["initContainers"]] == ["migrate", "inject-skywalking-agent"]
     app, envoy = deployment["spec"]["containers"]
-    assert app["env"][0] == {"name": "JAVA_TOOL_OPTIONS", "value": "-Xmx512m -javaagent:/sky/agent/skywalking-agent.jar="
-                                                                     "agent.service_name=orders,plugin.jdbc.trace_sql_parameters=true"}
+    assert app["env"][0] == {"name": "JAVA_TOOL_OPTIONS",
+                             "value": "-Xmx512m -javaagent:/sky/agent/skywalking-agent.jar="
+                                      "agent.service_name=orders,plugin.jdbc.trace_sql_parameters=true"}
     assert [e["name"] for e in app["env"]] == ["JAVA_TOOL_OPTIONS", "SW_AGENT_COLLECTOR_BACKEND_SERVICES", "SW_AGENT_NAMESPACE"]
     assert envoy == data[1]["spec"]["template"]["spec"]["containers"][1]
     assert 'grep -E "trace|webflux"' in deployment["spec"]["initContainers"][1]["args"][1]
@@ -278,7 +279,6 @@ def test_cli_module_import_prints_nothing():
     proc = subprocess.run([PYTHON, "-c", "import %s" % MODULE], capture_output=True, text=True, timeout=60, check=False,
                           env=dict(os.environ, PYTHONPATH=COLLECTIONS), cwd=ROOT)
     assert proc.returncode == 0 and proc.stdout == "" and proc.stderr == ""
-
 
 
 @pytest.mark.parametrize("value", ["plain", "ünïcödé 中文", "line\u2028break", "nel\x85x", "tab\tx"])

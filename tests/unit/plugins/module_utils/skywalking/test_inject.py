@@ -127,8 +127,8 @@ CASES = [
      lambda o, r: [x["name"] for x in tpl_of(o)["spec"]["initContainers"]] == ["migrate", "inject-skywalking-agent"]),
     ("existing JAVA_TOOL_OPTIONS is merged, not duplicated",
      workload(containers=[container(env=[{"name": "JAVA_TOOL_OPTIONS", "value": "-Xmx1g"}, {"name": "X", "value": "1"}])]),
-     {}, "injected", lambda o, r: c(o)["env"] == [{"name": "JAVA_TOOL_OPTIONS", "value": "-Xmx1g " + JAR},
-                                                   {"name": "X", "value": "1"}]),
+     {}, "injected", lambda o, r: c(o)["env"] == [
+         {"name": "JAVA_TOOL_OPTIONS", "value": "-Xmx1g " + JAR}, {"name": "X", "value": "1"}]),
     ("a value already loading the agent is kept",
      workload(containers=[container(env=[{"name": "JAVA_TOOL_OPTIONS", "value": "-javaagent:/opt/skywalking-agent.jar"}])]),
      {}, "injected", lambda o, r: env(o) == "-javaagent:/opt/skywalking-agent.jar" and "kept" in r["warnings"][0]),
@@ -164,8 +164,8 @@ CASES = [
     ("args.Option and args.Command replace the copy (verbatim), plugins still appended",
      workload(annotations={S + "initcontainer.args.Option": "-ec", S + "initcontainer.args.Command": "cp -r /a /sky/agent",
                            inj.OPTIONAL_ANNOTATION: "trace"}), {}, "injected",
-     lambda o, r: init(o)["args"] == ["-ec", 'cp -r /a /sky/agent && cd /sky/agent/optional-plugins/ && ls | grep -E "trace"'
-                                            '  | xargs -i cp {} /sky/agent/plugins/']),
+     lambda o, r: init(o)["args"] == [
+         "-ec", 'cp -r /a /sky/agent && cd /sky/agent/optional-plugins/ && ls | grep -E "trace"  | xargs -i cp {} /sky/agent/plugins/']),
     ("init container resources from JSON annotations",
      workload(annotations={S + "initcontainer.resources.limits": '{"cpu": "200m", "memory": "64Mi"}',
                            S + "initcontainer.resources.requests": '{"cpu": 0.1, "hugepages-2Mi": "2Mi"}'}), {}, "injected",
@@ -278,8 +278,9 @@ CASES = [
      workload(), {"swagents": [swagent("m", containerMatcher="[")]}, "error",
      lambda o, r: r["field"] == "SwAgent apps/m: spec.containerMatcher" and r["annotation"] is None),
     ("SwAgent command, args and resources are honoured (SWCK ignores them)",
-     workload(), {"swagents": [swagent("a", javaSidecar={"command": ["/bin/bash"], "args": ["-c", "cp -r /skywalking/agent/* /sky/agent"],
-                                                        "resources": {"limits": {"memory": "32Mi"}}})]}, "injected",
+     workload(), {"swagents": [swagent("a", javaSidecar={
+         "command": ["/bin/bash"], "args": ["-c", "cp -r /skywalking/agent/* /sky/agent"], "resources": {"limits": {"memory": "32Mi"}}})]},
+     "injected",
      lambda o, r: init(o)["command"] == ["/bin/bash"] and init(o)["args"] == ["-c", "cp -r /skywalking/agent/* /sky/agent"]
      and init(o)["resources"] == {"limits": {"memory": "32Mi"}}),
     ("SwAgent CRD-defaulted command is read as unset",

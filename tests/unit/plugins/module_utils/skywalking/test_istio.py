@@ -56,14 +56,15 @@ def test_merge_sets_the_addresses_and_keeps_everything_else():
     # the order of the existing keys is kept; new keys come last
     assert list(data)[:len(original)] == list(original)
     assert list(data["defaultConfig"])[:3] == ["discoveryAddress", "tracing", "envoyAccessLogService"]
-    assert [e["path"] for e in record["entries"]] == [["enableEnvoyAccessLogService"],
-                                                     ["defaultConfig", "envoyAccessLogService", "address"],
-                                                     ["defaultConfig", "envoyMetricsService"],
-                                                     ["defaultConfig", "envoyMetricsService", "address"]]
+    assert [e["path"] for e in record["entries"]] == [
+        ["enableEnvoyAccessLogService"],
+        ["defaultConfig", "envoyAccessLogService", "address"],
+        ["defaultConfig", "envoyMetricsService"],
+        ["defaultConfig", "envoyMetricsService", "address"]]
 
 
 def test_restore_brings_back_the_original_exactly():
-    text, record, _ = istio.merge_mesh_config(MESH, ADDRESS, stats_regexps=list(istio.OAP_STATS_REGEXPS))
+    text, record, _changed = istio.merge_mesh_config(MESH, ADDRESS, stats_regexps=list(istio.OAP_STATS_REGEXPS))
     restored, kept, changed = istio.restore_mesh_config(text, istio.record_text(record))
     assert changed and kept == []
     assert ordered_text(yaml.safe_load(restored)) == ordered_text(yaml.safe_load(MESH))
@@ -73,7 +74,7 @@ def test_restore_brings_back_the_original_exactly():
 def test_merge_is_idempotent_and_keeps_the_users_previous_values():
     previous = MESH.replace("  envoyAccessLogService:\n", "  envoyMetricsService:\n    address: old:9000\n"
                                                           "  envoyAccessLogService:\n")
-    once, record, _ = istio.merge_mesh_config(previous, ADDRESS)
+    once, record, _changed = istio.merge_mesh_config(previous, ADDRESS)
     twice, record2, changed = istio.merge_mesh_config(once, ADDRESS, record=record)
     assert not changed and twice is once
     assert record2 == record
@@ -83,7 +84,7 @@ def test_merge_is_idempotent_and_keeps_the_users_previous_values():
 
 
 def test_remerge_with_a_setting_dropped_restores_it_first():
-    once, record, _ = istio.merge_mesh_config(MESH, ADDRESS)
+    once, record, _changed = istio.merge_mesh_config(MESH, ADDRESS)
     again, record2, changed = istio.merge_mesh_config(once, ADDRESS, metrics=False, record=record)
     assert changed
     data = yaml.safe_load(again)
@@ -94,7 +95,7 @@ def test_remerge_with_a_setting_dropped_restores_it_first():
 
 
 def test_a_value_changed_since_is_kept_on_restore():
-    text, record, _ = istio.merge_mesh_config(MESH, ADDRESS)
+    text, record, _changed = istio.merge_mesh_config(MESH, ADDRESS)
     edited = text.replace("address: %s\n" % ADDRESS, "address: other:11800\n", 1)
     restored, kept, _changed = istio.restore_mesh_config(edited, record)
     data = yaml.safe_load(restored)
