@@ -244,7 +244,7 @@ SCHEMA = {
     "name": Opt("str", ["Name of the SkyWalking cluster: a DNS label; every object is named after it, and it is the "
                         "C(app.kubernetes.io/instance) label.",
                         "Together with the derived suffixes (C(-banyandb-liaison-headless), ...) names must stay within "
-                        "63 characters (52 for StatefulSets): in practice at most 35 characters."],
+                        "63 characters (52 for StatefulSets): at most 43 characters, 35 with BanyanDB in cluster mode."],
                 required=True, check=_check_dns_label),
     "namespace": Opt("str", "Namespace of the cluster (must exist).", required=True, check=_check_dns_label),
     "version": Opt("str", ["OAP version: a release line (V(11.0), V(10.4)) for its default patch release, or a full "
@@ -681,6 +681,8 @@ def _cross_checks(spec, problems, warnings):
         else:
             counts.append(("oap.replicas", oap["replicas"], auto["enabled"]))
         for field, count, scaled in counts:
+            if oap["mode"] == "split" and count < 1 and not scaled:
+                continue  # reported above
             if scaled:
                 field, count = "oap.autoscaling.min_replicas", auto["min_replicas"]
             if count < pdb["min_available"]:
@@ -728,6 +730,14 @@ def _cross_checks(spec, problems, warnings):
         problems.add("ui.ingress.tls_secret", "needs ui.ingress.host (the TLS certificate is for a host)")
     if not ui["ingress"]["path"].startswith("/"):
         problems.add("ui.ingress.path", "must start with /")
+
+    # Telemetry, Satellite.
+    if spec["telemetry"]["fetcher"]["enabled"] and not spec["telemetry"]["prometheus"]:
+        problems.add("telemetry.fetcher.enabled", "needs telemetry.prometheus (the fetcher scrapes OAP's metrics "
+                                                  "port 1234)")
+    if spec["satellite"]["enabled"] and oap["tls"]["grpc"]["secret"]:
+        warnings.append("satellite.env: OAP's gRPC port uses TLS (oap.tls.grpc); the collection does not configure "
+                        "Satellite's client TLS: set the SATELLITE_GRPC_CLIENT_* TLS settings in satellite.env")
 
     # Env, files, dynamic config.
     _check_env(spec, "oap.env", oap["env"], problems)

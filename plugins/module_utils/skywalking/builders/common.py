@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from .. import context as _context
 from .. import names, quantities
 from ..spec import env_text
 
@@ -71,6 +72,7 @@ def pod_metadata(spec, match_labels, version=None, annotations=None, extra_label
 
 def pod_security(spec, ctx, fs_group=False):
     """Pod securityContext (restricted profile).  No fixed IDs on OpenShift unless the user sets them."""
+    ctx = _context.make(ctx)
     sec = spec["security"]
     out = {"runAsNonRoot": True}
     uid, gid, fsg = sec["run_as_user"], sec["run_as_group"], sec["fs_group"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import SpecError
 
+from .. import context as _context
 from .. import names, quantities, versions
 from ..spec import line_of
 from . import common, oap
@@ -26,6 +27,7 @@ TLS_DIR = "/tls/oap"
 
 
 def kinds(ctx):
+    ctx = _context.make(ctx)
     out = set(KINDS)
     if ctx.has_routes:
         out.add(ROUTE_KIND)
@@ -158,7 +160,7 @@ def ingress(spec):
 
 def route(spec, ctx):
     rt = spec["ui"]["route"]
-    if not ctx.has_routes:
+    if not _context.make(ctx).has_routes:
         raise SpecError("ui.route.enabled", "the cluster does not serve the route.openshift.io/v1 API (OpenShift "
                                             "Routes); use ui.ingress instead")
     body = {}
