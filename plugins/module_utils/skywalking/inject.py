@@ -71,6 +71,7 @@ from collections import namedtuple
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s import quantity
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import SpecError
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.manifest import is_dns_label
+from ansible_collections.skywalking.swck.plugins.module_utils.skywalking import names
 from ansible_collections.skywalking.swck.plugins.module_utils.skywalking.agent_keys import AGENT_CONFIG_KEYS, AGENT_VERSION
 
 # --- SWCK's names (operator/pkg/operator/injector/injector.go, annotations.yaml) -------------------
@@ -497,6 +498,29 @@ def collector_address(cluster, namespace, satellite=False, oap_service=None, sat
     if cluster_domain:
         host = "%s.%s" % (host, cluster_domain.strip("."))
     return "%s:%d" % (host, port)
+
+
+def cluster_agent_defaults(spec, ca_secret=None):
+    """Injection ``defaults`` for agents reporting to a SkyWalking cluster this collection provisions.
+
+    ``spec``: the cluster spec as ``skywalking.spec.normalize`` returns it (``name``, ``namespace``,
+    ``satellite.enabled``, ``oap.tls.grpc.secret``/``ca``).  Returns ``{"backend_service": ...}`` --
+    the Satellite Service when Satellite is enabled, else the OAP Service that selects the serving
+    pods (receivers in a split cluster), both named by ``skywalking.names`` -- plus, when agents talk
+    to OAP over TLS (``oap.tls.grpc.secret`` set, no Satellite in between), ``ca_secret`` and
+    ``ca_secret_key: "ca.crt"``.  A pod mounts Secrets of its own namespace only, so the caller must
+    put the CA certificate (the public certificate alone) into a Secret named ``ca_secret`` (default
+    ``<cluster>-agent-ca``) in every namespace it injects, under the key ``ca.crt``.
+    """
+    satellite = bool((spec.get("satellite") or {}).get("enabled"))
+    service = names.satellite(spec) if satellite else names.oap_service(spec)
+    defaults = {"backend_service": collector_address(spec["name"], spec["namespace"], satellite,
+                                                     oap_service=service, satellite_service=service)}
+    grpc_tls = ((spec.get("oap") or {}).get("tls") or {}).get("grpc") or {}
+    if grpc_tls.get("secret") and not satellite:
+        defaults["ca_secret"] = ca_secret or "%s-agent-ca" % spec["name"]
+        defaults["ca_secret_key"] = "ca.crt"
+    return defaults
 
 
 def validate_backend_services(value, field="collector.backend_service", annotation=None):

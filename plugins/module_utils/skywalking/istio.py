@@ -170,8 +170,9 @@ def parse_record(record):
 
 
 def record_text(record):
-    """The record as compact JSON with sorted keys (stable annotation text)."""
-    return json.dumps(record, sort_keys=True, separators=(",", ":"))
+    """The record as compact JSON (the annotation text).  Keys keep their order: a recorded previous
+    value that is a mapping must come back with its keys in the user's order."""
+    return json.dumps(record, separators=(",", ":"))
 
 
 def oap_mesh_env(http_analysis=("k8s-mesh",), tcp_analysis=("k8s-mesh",), metrics_service=True):

@@ -557,3 +557,17 @@ def test_list_kind_output_shares_nothing_with_the_input():
     assert [r["status"] for r in reports] == ["injected"]
     out["metadata"]["resourceVersion"] = "changed"
     assert data["metadata"]["resourceVersion"] == ""
+
+
+@pytest.mark.parametrize("spec,expected", [
+    ({"name": "sw", "namespace": "obs", "satellite": {"enabled": False}, "oap": {"tls": {"grpc": {"secret": None}}}},
+     {"backend_service": "sw-oap.obs.svc:11800"}),
+    ({"name": "sw", "namespace": "obs", "satellite": {"enabled": True}, "oap": {"tls": {"grpc": {"secret": "oap-tls"}}}},
+     {"backend_service": "sw-satellite.obs.svc:11800"}),
+    ({"name": "sw", "namespace": "obs", "satellite": {"enabled": False}, "oap": {"tls": {"grpc": {"secret": "oap-tls", "ca": "root.pem"}}}},
+     {"backend_service": "sw-oap.obs.svc:11800", "ca_secret": "sw-agent-ca", "ca_secret_key": "ca.crt"}),
+])
+def test_cluster_agent_defaults(spec, expected):
+    defaults = inj.cluster_agent_defaults(spec)
+    assert defaults == expected
+    assert inj.effective_defaults(defaults)["backend_service"] == expected["backend_service"]
