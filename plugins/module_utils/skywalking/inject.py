@@ -274,7 +274,7 @@ def inject_object(obj, defaults=None, swagents=(), mark_errors=False):
         return _finish(obj, result, report, SKIPPED, "%s has no pod template" % (_kind_text(obj),))
     prefix = _path_text(path)
     try:
-        tpl = _template(result, path, prefix)
+        tpl = _template(result, path)
         meta = tpl.get("metadata") if isinstance(tpl.get("metadata"), dict) else {}
         annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
         labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
@@ -326,7 +326,7 @@ def remove_object(obj, mark_errors=False):
         return _finish(obj, result, report, SKIPPED, "%s has no pod template" % (_kind_text(obj),))
     prefix = _path_text(path)
     try:
-        tpl = _template(result, path, prefix)
+        tpl = _template(result, path)
         meta = tpl.get("metadata") if isinstance(tpl.get("metadata"), dict) else {}
         annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
         raw_record = annotations.get(RECORD_ANNOTATION)
@@ -1301,7 +1301,7 @@ def _path_text(path):
     return ".".join(path)
 
 
-def _template(obj, path, prefix):
+def _template(obj, path):
     node = obj
     walked = []
     for key in path:
