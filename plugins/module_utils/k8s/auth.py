@@ -2,12 +2,15 @@
 # Licensed under the Apache License, Version 2.0 (see LICENSE)
 """Turn the auth options (kubernetes.core names) into connection settings.
 
-Precedence, as in kubernetes.core and kubectl:
-  * ``kubeconfig`` (a path or an inline dict) and/or ``context`` given: load it,
-    then apply any explicit option on top;
-  * otherwise ``host`` given: use only the explicit options;
-  * otherwise the default kubeconfig (``$KUBECONFIG`` or ``~/.kube/config``) when
-    it exists, else the in-cluster service account.
+Precedence, as in kubernetes.core:
+  * ``host`` with ``api_key``, or with ``client_cert`` and ``client_key``: only the
+    explicit options (no kubeconfig is read);
+  * otherwise ``kubeconfig`` (a path or an inline dict) and/or ``context`` given:
+    load it, then apply any explicit option on top (``host`` replaces the server,
+    the kubeconfig's credentials stay);
+  * otherwise the in-cluster service account when running in a pod, else the
+    default kubeconfig (``$KUBECONFIG`` or ``~/.kube/config``), again with the
+    explicit options on top.
 
 Kubeconfigs with certificates and tokens (what kubeadm, kind, k3s, cloud
 "static" configs and service accounts produce) are read here directly.  Users
@@ -211,8 +214,12 @@ def connection_from_params(params):
     context = params.get("context")
     host = params.get("host")
 
+    explicit = bool(host and (params.get("api_key") or (params.get("client_cert") and params.get("client_key"))))
     try:
-        if isinstance(kubeconfig, dict):
+        if explicit:
+            # Enough to authenticate without any kubeconfig (as kubernetes.core decides).
+            conn = Connection(host)
+        elif isinstance(kubeconfig, dict):
             if _needs_library(kubeconfig, context):
                 conn = _with_library(kubeconfig, None, context)
             else:
@@ -223,14 +230,16 @@ def connection_from_params(params):
             if kubeconfig and missing:
                 raise SwckError("kubeconfig: file %s does not exist" % missing[0])
             conn = _from_files([p for p in paths if os.path.exists(p)] or paths, context)
-        elif host:
-            conn = Connection(host)
         else:
+            # In a pod first, then the default kubeconfig; ``host`` (if given) overrides the server.
             paths = [p for p in _default_kubeconfig_paths() if os.path.exists(p)]
-            if paths:
-                conn = _from_files(paths, None)
-            elif os.environ.get("KUBERNETES_SERVICE_HOST"):
+            if os.environ.get("KUBERNETES_SERVICE_HOST") and os.path.exists(
+                    os.path.join(SERVICE_ACCOUNT_DIR, "token")):
                 conn = in_cluster()
+            elif paths:
+                conn = _from_files(paths, None)
+            elif host:
+                conn = Connection(host)
             else:
                 raise SwckError(
                     "no Kubernetes credentials: set kubeconfig, host or the K8S_AUTH_* variables, "

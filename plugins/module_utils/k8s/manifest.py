@@ -186,6 +186,11 @@ def validate_object(path, obj):
                 base64.b64decode(value, validate=True)
             except (TypeError, ValueError):
                 raise SpecError("%s.data.%s" % (path, key), "is not valid base64 (use stringData for plain text)")
+        for key, value in (obj.get("stringData") or {}).items():
+            if isinstance(value, (dict, list)) or value is None:
+                # never show the value: it is a secret
+                raise SpecError("%s.stringData.%s" % (path, key), "must be a string, not a %s" % (
+                    "null" if value is None else type(value).__name__))
 
 
 def _check_quantities(node, path):

@@ -22,6 +22,8 @@ from .errors import ApiError, ConnectionFailure, WaitFailed, WaitTimeout
 from .manifest import object_ref
 
 MAX_WAIT_THREADS = 32
+# Seconds the "why is it not ready" report may spend reading pods and events after a wait ended.
+DIAGNOSIS_BUDGET = 5.0
 
 
 def selector_string(selector):
@@ -162,12 +164,12 @@ class Waiter(object):
         ref = object_ref(obj) if obj else "%s (deleted)" % res.kind
         details = [reason]
         try:
-            details.extend(self._explain(res, obj))
+            details.extend(self._explain(res, obj, time.monotonic() + DIAGNOSIS_BUDGET))
         except Exception as exc:  # noqa: BLE001 - diagnosis is best effort
             details.append("(could not collect details: %s)" % exc)
         return {"ref": ref, "reason": "; ".join(d for d in details if d), "summary": reason}
 
-    def _explain(self, res, obj):
+    def _explain(self, res, obj, deadline):
         if not obj:
             return []
         out = []
@@ -182,26 +184,27 @@ class Waiter(object):
                     text += ": %s" % cond["message"]
                 out.append(text)
         namespace = obj["metadata"].get("namespace")
-        out.extend(self._events(namespace, obj["metadata"]["name"], obj.get("kind")))
+        out.extend(self._events(namespace, obj["metadata"]["name"], obj.get("kind"), deadline))
         selector = (obj.get("spec") or {}).get("selector")
         if res.kind in ("Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet") and selector:
             pods = self.client.list(self.client.resource("v1", "Pod"), namespace,
-                                    label_selector=selector_string(selector))
+                                    label_selector=selector_string(selector), deadline=deadline)
             bad = [p for p in pods if readiness.pod(p)[0] != readiness.READY]
             for pod in bad[:3]:
                 out.append("pod %s: %s" % (pod["metadata"]["name"], readiness.pod(pod)[1]))
-                out.extend(self._events(namespace, pod["metadata"]["name"], "Pod"))
+                out.extend(self._events(namespace, pod["metadata"]["name"], "Pod", deadline))
             if len(bad) > 3:
                 out.append("... and %d more pod(s) not ready" % (len(bad) - 3))
             if not pods and res.kind != "Job":
                 out.append("no pods exist for selector %s" % selector_string(selector))
         return out
 
-    def _events(self, namespace, name, kind, limit=2):
+    def _events(self, namespace, name, kind, deadline, limit=2):
         if not namespace:
             return []
         events = self.client.list(
             self.client.resource("v1", "Event"), namespace,
-            field_selector="involvedObject.name=%s,involvedObject.kind=%s,type=Warning" % (name, kind))
+            field_selector="involvedObject.name=%s,involvedObject.kind=%s,type=Warning" % (name, kind),
+            deadline=deadline)
         events.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
         return ["event %s: %s" % (e.get("reason"), (e.get("message") or "").strip()) for e in events[-limit:]]

@@ -105,3 +105,25 @@ def test_in_cluster_service_account(monkeypatch, tmp_path):
     assert conn.host == "https://[fd00::1]:443"
     assert conn.ca_file == str(tmp_path / "ca.crt")
     assert conn.authorization() == "Bearer sa-token"
+
+
+def test_host_with_a_kubeconfig_keeps_the_kubeconfig_credentials(tmp_path, monkeypatch):
+    path = tmp_path / "kubeconfig"
+    path.write_text(yaml.safe_dump(config({"token": "from-file"})))
+    conn = auth.connection_from_params({"kubeconfig": str(path), "host": "https://lb.example:6443"})
+    assert conn.host == "https://lb.example:6443" and conn.authorization() == "Bearer from-file"
+    # the default kubeconfig, too (kubernetes.core loads it when host alone cannot authenticate)
+    monkeypatch.setenv("KUBECONFIG", str(path))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    conn = auth.connection_from_params({"host": "https://lb.example:6443"})
+    assert conn.host == "https://lb.example:6443" and conn.authorization() == "Bearer from-file"
+
+
+def test_host_with_credentials_reads_no_kubeconfig(tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "broken"))
+    (tmp_path / "broken").write_text("a: [")
+    conn = auth.connection_from_params({"host": "https://h:1", "api_key": "t"})
+    assert conn.authorization() == "Bearer t"
+    conn = auth.connection_from_params({"host": "https://h:1", "client_cert": "/c.pem", "client_key": "/k.pem",
+                                        "kubeconfig": str(tmp_path / "missing")})
+    assert conn.cert_file == "/c.pem" and conn.authorization() is None
