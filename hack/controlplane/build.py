@@ -253,7 +253,7 @@ def _go_build(module_dir: Path, out_dir: Path, packages: list[str], ldflags: str
 
 def _build_into(target: Path, steps, force: bool, log) -> None:
     """Build ``steps`` [(module dir, [(binary, package)], ldflags)] into ``target``, atomically."""
-    names = [name for _, items, _ in steps for name, _ in items]
+    names = [name for _module_dir, items, _ldflags in steps for name, _package in items]
     if _have(target, names) and not force:
         return
     staging = target.parent / f"bin.partial-{os.getpid()}"
