@@ -116,9 +116,9 @@ def markdown_tables():
     out.append("| option | type | default | description |")
     out.append("|---|---|---|---|")
     for name, opt in top:
-        out.append("| `%s`%s | %s | %s | %s |" % (name, " (required)" if opt.required else "", schema.type_text(opt),
-                                                 _cell(schema.default_text(opt)),
-                                                 _cell(" ".join(opt.description))))
+        cells = (name, " (required)" if opt.required else "", schema.type_text(opt), _cell(schema.default_text(opt)),
+                 _cell(" ".join(opt.description)))
+        out.append("| `%s`%s | %s | %s | %s |" % cells)
     for name, opt in sections:
         if opt.options is None:
             continue
@@ -139,9 +139,9 @@ def markdown_tables():
                 flags.append("refused")
             extra = " (%s)" % ", ".join(flags) if flags else ""
             choices = " One of: %s." % ", ".join("`%s`" % c for c in sub.choices) if sub.choices else ""
-            out.append("| `%s`%s | %s | %s | %s%s |" % (path, extra, schema.type_text(sub),
-                                                     _cell(schema.default_text(sub)),
-                                                     _cell(" ".join(sub.description)), choices))
+            cells = (path, extra, schema.type_text(sub), _cell(schema.default_text(sub)),
+                     _cell(" ".join(sub.description)), choices)
+            out.append("| `%s`%s | %s | %s | %s%s |" % cells)
     out.append("")
     out.append("### Sizing profiles\n")
     out.append("| component | profile | requests cpu | requests memory | limits cpu | limits memory |")
@@ -181,8 +181,8 @@ def update_text(text, path):
             break
         end = OPTIONS_END.search(text, begin.end())
         if not end:
-            raise ValueError("%s: '# BEGIN GENERATED SPEC OPTIONS' at offset %d has no END marker" % (path,
-                                                                                                   begin.start()))
+            raise ValueError("%s: '# BEGIN GENERATED SPEC OPTIONS' at offset %d has no END marker"
+                             % (path, begin.start()))
         args = _parse_args(begin.group("args"))
         slice_name = args.get("slice", "cluster")
         if slice_name not in spec.SLICES:
@@ -211,7 +211,7 @@ def target(path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file is out of date")
     parser.add_argument("paths", nargs="+", help="module files, role directories, Markdown files")
     args = parser.parse_args(argv)

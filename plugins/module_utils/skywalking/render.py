@@ -14,23 +14,27 @@ from __future__ import annotations
 
 import re
 
-import yaml
-
 _UNSAFE = re.compile(r"[^a-z0-9.-]+")
 _FIRST = ("apiVersion", "kind", "metadata")
+_DUMPER = []
 
 
-class _Dumper(yaml.SafeDumper):
-    """SafeDumper that writes multi-line strings as block literals."""
+def _yaml():
+    """PyYAML (an ansible-core dependency) and a SafeDumper that writes multi-line strings as block literals."""
+    # Imported when used: module_utils may not import PyYAML at import time.
+    import yaml  # pylint: disable=import-outside-toplevel
+    if not _DUMPER:
+        class Dumper(yaml.SafeDumper):  # pylint: disable=too-many-ancestors
+            pass
 
+        def represent_str(dumper, data):
+            if "\n" in data:
+                return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+            return dumper.represent_scalar("tag:yaml.org,2002:str", data)
 
-def _str_representer(dumper, data):
-    if "\n" in data:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data)
-
-
-_Dumper.add_representer(str, _str_representer)
+        Dumper.add_representer(str, represent_str)
+        _DUMPER.append(Dumper)
+    return yaml, _DUMPER[0]
 
 
 def _ordered(obj):
@@ -46,7 +50,8 @@ def _ordered(obj):
 
 def to_yaml(obj):
     """One manifest as YAML text (a single document, ending in a newline)."""
-    return yaml.dump(_ordered(obj), Dumper=_Dumper, default_flow_style=False, sort_keys=False, allow_unicode=True,
+    yaml, dumper = _yaml()
+    return yaml.dump(_ordered(obj), Dumper=dumper, default_flow_style=False, sort_keys=False, allow_unicode=True,
                      width=120)
 
 
@@ -74,4 +79,4 @@ def render(plan, prepare=None):
 
 def render_stream(plan, prepare=None):
     """All objects as one multi-document YAML text (``---`` separated), in apply order."""
-    return "".join("---\n" + text for _, text in render(plan, prepare))
+    return "".join("---\n" + text for _path, text in render(plan, prepare))

@@ -382,7 +382,7 @@ def select(options, paths):
     """
     wanted = {}
     for path in paths:
-        head, _, rest = path.partition(".")
+        head, _dot, rest = path.partition(".")
         if head not in options:
             raise KeyError(path)
         wanted.setdefault(head, [])

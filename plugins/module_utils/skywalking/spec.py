@@ -178,22 +178,37 @@ def _profile(root):
     return root.get("sizing") or sizing.DEFAULT_PROFILE
 
 
-def _resource_default(component, kind, name):
+def _lookup(root, path):
+    node = root
+    for part in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _resource_default(component, path, kind, name):
+    """The profile's value; a request never above the given limit, a limit never below the given request."""
     def compute(root):
-        return sizing.resource(component, _profile(root), kind, name)
+        value = sizing.resource(component, _profile(root), kind, name)
+        other = _lookup(root, path + ("limits" if kind == "requests" else "requests", name))
+        if other is not None and quantities.compare(value, other) == (1 if kind == "requests" else -1):
+            return other
+        return value
     table = ", ".join("%s: %s" % (p, sizing.resource(component, p, kind, name)) for p in sizing.PROFILES)
-    return Computed(compute, "from O(sizing) (%s)" % table)
+    bound = "at most the limit" if kind == "requests" else "at least the request"
+    return Computed(compute, "from O(sizing) (%s), %s" % (table, bound))
 
 
 # --------------------------------------------------------------------------- option builders
 
 
-def _resources(component, what):
+def _resources(component, what, path):
     def side(kind):
         return Opt("dict", "Resource %s of the %s container(s)." % (kind, what), options={
-            "cpu": Opt("quantity", "CPU (e.g. V(500m), V(2)).", default=_resource_default(component, kind, "cpu"),
+            "cpu": Opt("quantity", "CPU (e.g. V(500m), V(2)).", default=_resource_default(component, path, kind, "cpu"),
                        check=_check_positive_quantity),
-            "memory": Opt("quantity", "Memory (e.g. V(2Gi)).", default=_resource_default(component, kind, "memory"),
+            "memory": Opt("quantity", "Memory (e.g. V(2Gi)).", default=_resource_default(component, path, kind, "memory"),
                           check=_check_positive_quantity),
         })
     return Opt("dict", ["Requests and limits of the %s container(s); each value defaults from O(sizing)." % what,
@@ -238,6 +253,21 @@ def _tls(what, ca_doc="Key of the CA certificate peers are verified with (empty:
     }
     options["ca"] = Opt("str", ca_doc, default="ca.crt")
     return Opt("dict", what, options=options)
+
+
+_CREDENTIALS_DOC = ("Credentials from an existing Secret (never inline): required for Elasticsearch, OpenSearch, MySQL, "
+                    "PostgreSQL; optional for external BanyanDB.")
+_FETCHER_DOC = ("An OpenTelemetry Collector scraping OAP's port 1234 and exporting to OAP over OTLP (OAP's C(oap) OTel "
+                "rule: the self-observability dashboards).")
+_SECURITY_DOC = ["Pod security: every pod runs as non-root, without privilege escalation, with all capabilities dropped, "
+                 "the RuntimeDefault seccomp profile and a read-only root filesystem (the restricted Pod Security "
+                 "Standard).",
+                 "No UID is fixed on OpenShift (the restricted SCC assigns one); elsewhere the images' root user is "
+                 "replaced by UID/GID 1000 unless set here."]
+_NETWORK_POLICIES_DOC = ["NetworkPolicies: agents reach OAP gRPC 11800 from anywhere; OAP REST 12800 only from this "
+                         "namespace (UI, Satellite) and O(network_policies.agent_namespaces); the admin ports only from "
+                         "this namespace; storage only from OAP.",
+                         "Only ingress is restricted (egress and DNS are not)."]
 
 
 SCHEMA = {
@@ -306,8 +336,7 @@ SCHEMA = {
             "C(alarm-settings.yml), C(log4j2.xml), C(oal/core.oal).",
             "A change rolls OAP (checksum annotation); files that shape the storage schema (all but "
             "%s) also give a new init Job." % ", ".join(sorted(NON_SCHEMA_FILES))], values="str", default={}),
-        "dynamic_config": Opt("dict", "OAP's dynamic configuration (C(SW_CONFIGURATION=k8s-configmap)): changing it "
-                                      "updates a ConfigMap and never restarts OAP.", options={
+        "dynamic_config": Opt("dict", "Dynamic configuration (C(SW_CONFIGURATION=k8s-configmap)): a change never restarts OAP.", options={
             "enabled": Opt("bool", "Use the Kubernetes ConfigMap dynamic configuration.", default=True),
             "period": Opt("int", "Seconds between OAP's reads of the ConfigMap (C(SW_CONFIG_CONFIGMAP_PERIOD)).",
                           default=60, minimum=1),
@@ -315,14 +344,13 @@ SCHEMA = {
                                   "C(alarm.default.alarm-settings), C(agent-analyzer.default.slowDBAccessThreshold).",
                           values="str", default={}),
         }),
-        "resources": _resources("oap", "OAP"),
+        "resources": _resources("oap", "OAP", ("oap", "resources")),
         "heap_percent": Opt("int", "JVM heap (C(-Xms)/C(-Xmx)) as a percentage of the memory limit; the rest is "
                                    "left for off-heap memory.", default=sizing.DEFAULT_HEAP_PERCENT,
                             minimum=10, maximum=90),
         "java_opts": Opt("str", "Extra JVM options appended to C(JAVA_OPTS); with C(-Xmx) in them no heap is "
                                 "derived.", check=_check_java_opts),
-        "ext_libs": Opt("dict", "Extra jars (e.g. the MySQL JDBC driver, which the OAP image does not ship), copied "
-                                "by an init container from an image into C(/skywalking/ext-libs).", options={
+        "ext_libs": Opt("dict", "Extra jars (e.g. MySQL's JDBC driver) copied from an image into C(/skywalking/ext-libs).", options={
             "image": Opt("str", "Image holding the jars."),
             "path": Opt("str", "Directory of the jars in that image.", default="/libs"),
         }),
@@ -331,8 +359,7 @@ SCHEMA = {
             "rest": _tls("TLS of the REST port 12800 (OAP 11.0 only): C(SW_CORE_REST_SSL_*); the UI trusts its CA.",
                          ca_doc="Key of the CA certificate the UI verifies OAP with (empty: the system CAs)."),
         }),
-        "admin_server": Opt("dict", "OAP 11's admin server (HTTP 17128, gRPC 17129; no authentication, reachable "
-                                    "only from inside the namespace).", options={
+        "admin_server": Opt("dict", "OAP 11's admin server (17128, 17129; no authentication: namespace only).", options={
             "enabled": Opt("bool", "Run it (Horizon uses it for templates, status, runtime rules).", default=Computed(
                 lambda root: _line(root).admin_server, "V(true) on 11.0; not available on 10.4")),
         }),
@@ -344,8 +371,7 @@ SCHEMA = {
             "failure_threshold": Opt("int", "Consecutive failures before a pod is unready (or restarted).", default=3,
                                      minimum=1),
         }),
-        "autoscaling": Opt("dict", "A HorizontalPodAutoscaler for OAP (receivers in V(split) mode); the Deployment "
-                                   "then has no replicas field.", options={
+        "autoscaling": Opt("dict", "An HPA for OAP (receivers in V(split) mode); the Deployment then has no replicas.", options={
             "enabled": Opt("bool", "Create the HPA.", default=False),
             "min_replicas": Opt("int", "Minimum replicas.", default=2, minimum=1),
             "max_replicas": Opt("int", "Maximum replicas.", default=6, minimum=1),
@@ -362,7 +388,7 @@ SCHEMA = {
             "timeout": Opt("int", "Seconds the Job may run (C(activeDeadlineSeconds)) and the gate waits.",
                            default=1200, minimum=30),
             "backoff_limit": Opt("int", "Retries of the Job's pod.", default=3, minimum=0),
-            "resources": _resources("oap_init", "init Job"),
+            "resources": _resources("oap_init", "init Job", ("oap", "init", "resources")),
         }),
     }),
     "storage": Opt("dict", "Where OAP stores data.", options={
@@ -391,7 +417,7 @@ SCHEMA = {
                             check=_check_positive_quantity),
                 "storage_class": Opt("str", "StorageClass (default: the cluster's default class)."),
             }),
-            "resources": _resources("banyandb", "BanyanDB"),
+            "resources": _resources("banyandb", "BanyanDB", ("storage", "banyandb", "resources")),
         }),
         "addresses": Opt("list", "host:port of the external store (Elasticsearch/OpenSearch nodes, the MySQL/"
                                  "PostgreSQL server, external BanyanDB liaisons).", elements="str", default=[],
@@ -400,8 +426,7 @@ SCHEMA = {
         "database": Opt("str", "MySQL/PostgreSQL database name.", default="skywalking"),
         "jdbc_url": Opt("str", "Full JDBC URL instead of one built from O(storage.addresses) and "
                                "O(storage.database)."),
-        "credentials": Opt("dict", "Credentials from an existing Secret (never inline): required for Elasticsearch, "
-                                   "OpenSearch, MySQL, PostgreSQL; optional for external BanyanDB.", options={
+        "credentials": Opt("dict", _CREDENTIALS_DOC, options={
             "secret": Opt("str", "Name of the Secret.", check=_check_dns_subdomain),
             "username_key": Opt("str", "Key of the user name.", default="username"),
             "password_key": Opt("str", "Key of the password.", default="password"),
@@ -424,7 +449,7 @@ SCHEMA = {
             _ui_version, "Horizon %s; booster: the OAP version" % versions.LINES["11.0"].horizon_version)),
         "replicas": Opt("int", "Replicas (Horizon keeps sessions in memory: keep 1 unless sessions are sticky).",
                         default=1, minimum=0),
-        "resources": _resources("ui", "UI"),
+        "resources": _resources("ui", "UI", ("ui", "resources")),
         "env": _env("UI"),
         "users_secret": _secret_ref(
             "Horizon's local users: an existing Secret whose key holds the JSON array of users "
@@ -450,8 +475,7 @@ SCHEMA = {
             "annotations": Opt("dict", "Annotations of the Ingress.", values="str", default={},
                                check=_check_annotation_map),
         }),
-        "route": Opt("dict", "An OpenShift Route (route.openshift.io/v1) for the UI; refused where that API is "
-                             "not served.", options={
+        "route": Opt("dict", "An OpenShift Route (route.openshift.io/v1) for the UI; refused where that API is not served.", options={
             "enabled": Opt("bool", "Create it.", default=False),
             "host": Opt("str", "Host name (default: generated by the router).", check=_check_dns_subdomain),
             "tls_termination": Opt("str", "V(edge): the router terminates TLS; V(none): plain HTTP.",
@@ -460,48 +484,38 @@ SCHEMA = {
                                check=_check_annotation_map),
         }),
     }),
-    "satellite": Opt("dict", "SkyWalking Satellite: a gRPC proxy in front of OAP that balances agents' long-lived "
-                             "streams over the OAP pods.", options={
+    "satellite": Opt("dict", "SkyWalking Satellite: a gRPC proxy that spreads agents' long-lived streams over the OAP pods.", options={
         "enabled": Opt("bool", "Deploy Satellite; agents then use its Service.", default=False),
         "version": Opt("str", "Satellite version.", default=Computed(
             _satellite_version, "%s" % versions.LINES["11.0"].satellite_version)),
         "replicas": Opt("int", "Replicas.", default=2, minimum=0),
-        "resources": _resources("satellite", "Satellite"),
+        "resources": _resources("satellite", "Satellite", ("satellite", "resources")),
         "env": _env("Satellite"),
         "service": _service("Satellite (gRPC 11800)"),
     }),
     "telemetry": Opt("dict", "Observing SkyWalking itself (SWCK's Fetcher and EventExporter).", options={
         "prometheus": Opt("bool", "OAP serves its own metrics on port 1234 (C(SW_TELEMETRY=prometheus)).",
                           default=True),
-        "fetcher": Opt("dict", "An OpenTelemetry Collector scraping OAP's port 1234 and exporting to OAP over OTLP "
-                               "(OAP's C(oap) OTel rule: the self-observability dashboards).", options={
+        "fetcher": Opt("dict", _FETCHER_DOC, options={
             "enabled": Opt("bool", "Deploy it.", default=False),
             "interval": Opt("int", "Scrape interval in seconds.", default=30, minimum=1),
-            "resources": _resources("fetcher", "fetcher"),
+            "resources": _resources("fetcher", "fetcher", ("telemetry", "fetcher", "resources")),
         }),
-        "event_exporter": Opt("dict", "The SkyWalking Kubernetes event exporter (Kubernetes events to OAP).",
-                              options={
+        "event_exporter": Opt("dict", "The SkyWalking Kubernetes event exporter (Kubernetes events to OAP).", options={
             "enabled": Opt("bool", "Deploy it (needs a ClusterRole to read events).", default=False),
             "namespaces": Opt("list", "Namespaces whose events are exported (empty: all).", elements="str",
                               default=[]),
-            "resources": _resources("event_exporter", "event exporter"),
+            "resources": _resources("event_exporter", "event exporter", ("telemetry", "event_exporter", "resources")),
         }),
     }),
-    "security": Opt("dict", ["Pod security: every pod runs as non-root, without privilege escalation, with all "
-                             "capabilities dropped, the RuntimeDefault seccomp profile and a read-only root "
-                             "filesystem (the restricted Pod Security Standard).",
-                             "No UID is fixed on OpenShift (the restricted SCC assigns one); elsewhere the images' "
-                             "root user is replaced by UID/GID 1000 unless set here."], options={
+    "security": Opt("dict", _SECURITY_DOC, options={
         "run_as_user": Opt("int", "UID of every container.", minimum=1),
         "run_as_group": Opt("int", "GID of every container.", minimum=1),
         "fs_group": Opt("int", "fsGroup of every pod (owner group of volumes).", minimum=1),
         "read_only_root_filesystem": Opt("bool", "Read-only root filesystem (writable emptyDirs where needed).",
                                          default=True),
     }),
-    "network_policies": Opt("dict", ["NetworkPolicies: agents reach OAP gRPC 11800 from anywhere; OAP REST 12800 "
-                                     "only from this namespace (UI, Satellite) and O(network_policies.agent_namespaces); "
-                                     "the admin ports only from this namespace; storage only from OAP.",
-                                     "Only ingress is restricted (egress and DNS are not)."], options={
+    "network_policies": Opt("dict", _NETWORK_POLICIES_DOC, options={
         "enabled": Opt("bool", "Create them.", default=True),
         "agent_namespaces": Opt("list", "Namespaces whose pods may also reach OAP's REST port 12800 (agents "
                                         "reporting over HTTP, an ingress controller).", elements="str", default=[]),
@@ -668,8 +682,8 @@ def _cross_checks(spec, problems, warnings):
     if oap["mode"] == "split":
         for role in ("receiver", "aggregator"):
             if oap[role]["replicas"] < 1 and not (role == "receiver" and auto["enabled"]):
-                problems.add("oap.%s.replicas" % role, "must be >= 1 in split mode (receivers need aggregators and "
-                                                      "aggregators need receivers)")
+                problems.add("oap.%s.replicas" % role,
+                             "must be >= 1 in split mode (receivers need aggregators and aggregators need receivers)")
     if auto["enabled"] and auto["min_replicas"] > auto["max_replicas"]:
         problems.add("oap.autoscaling.min_replicas", "must be <= oap.autoscaling.max_replicas (%d > %d)" % (
             auto["min_replicas"], auto["max_replicas"]))
@@ -688,6 +702,9 @@ def _cross_checks(spec, problems, warnings):
             if count < pdb["min_available"]:
                 problems.add(field, "must be >= oap.pdb.min_available (%d < %d): the PodDisruptionBudget could never "
                                     "allow an eviction" % (count, pdb["min_available"]))
+            elif count == pdb["min_available"] and count > 0:
+                warnings.append("%s: equals oap.pdb.min_available (%d): the PodDisruptionBudget blocks every "
+                                "voluntary eviction (node drains wait)" % (field, count))
 
     # Resources.
     _check_resources(spec, "oap.resources", oap["resources"], problems)
@@ -726,6 +743,9 @@ def _cross_checks(spec, problems, warnings):
     if ui["enabled"] and ui["flavour"] == versions.HORIZON and not ui["users_secret"]["name"]:
         warnings.append("ui.users_secret: not set: Horizon starts without local users and nobody can log in; "
                         "create a Secret with the users JSON (argon2id password hashes) and reference it")
+    if ui["enabled"] and ui["flavour"] == versions.HORIZON and ui["replicas"] > 1:
+        warnings.append("ui.replicas: Horizon keeps sessions in memory: with %d replicas users are logged out when "
+                        "they reach another pod unless the ingress keeps sessions sticky" % ui["replicas"])
     if ui["ingress"]["tls_secret"] and not ui["ingress"]["host"]:
         problems.add("ui.ingress.tls_secret", "needs ui.ingress.host (the TLS certificate is for a host)")
     if not ui["ingress"]["path"].startswith("/"):

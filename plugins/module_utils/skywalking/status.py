@@ -251,8 +251,8 @@ def summarize(spec, objects, context=None):
     eps = endpoints(spec, index)
     lines = table(rows)
     lines.append("")
-    lines.append("agents: %s" % eps["agents"] + (" (external %s)" % eps["agents_external"]
-                                                if eps.get("agents_external") else ""))
+    external = " (external %s)" % eps["agents_external"] if eps.get("agents_external") else ""
+    lines.append("agents: %s%s" % (eps["agents"], external))
     if eps["ui"]:
         lines.append("ui:     %s" % eps["ui"] + (" (external %s)" % eps["ui_external"] if eps["ui_external"] else ""))
     return {"ready": ready, "components": components, "init_job": job, "endpoints": eps, "summary": lines}

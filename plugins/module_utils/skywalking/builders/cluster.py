@@ -23,9 +23,18 @@ from __future__ import annotations
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.plan import Gate, Plan
 
 from .. import context as _context
-from . import common, network, oap, satellite, storage, telemetry, ui
+from . import common, config, network, oap, satellite, storage, telemetry, ui
 
-# component name -> builder module
+
+class _Part(object):
+    """A builder function exposed as a component (its objects are also part of a larger component)."""
+
+    def __init__(self, build, kinds):
+        self.build = build
+        self.KINDS = kinds  # pylint: disable=invalid-name
+
+
+# component name -> builder (a module or a part with build(spec, ctx) and KINDS or kinds(ctx))
 COMPONENTS = {
     "oap": oap,
     "storage": storage,
@@ -33,6 +42,21 @@ COMPONENTS = {
     "satellite": satellite,
     "telemetry": telemetry,
     "network": network,
+    "config": _Part(config.build_static, config.KINDS),
+    "dynamic_config": _Part(config.build_dynamic, config.KINDS),
+}
+
+# Which components each module of the collection reconciles (None: everything).  The static
+# config module also needs the OAP Deployments (their checksum annotation is what rolls OAP)
+# and the init Job (schema-shaping files), i.e. the oap component.
+MODULE_COMPONENTS = {
+    "cluster": None,
+    "oap": ("oap", "network"),
+    "ui": ("ui",),
+    "banyandb": ("storage",),
+    "satellite": ("satellite",),
+    "oap_config": ("oap",),
+    "dynamic_config": ("dynamic_config",),
 }
 
 GATES = {
@@ -55,10 +79,19 @@ def kinds(ctx, components=None):
 def objects(spec, context=None, components=None):
     """``[(stage, object)]`` of the selected components (all by default), in build order."""
     ctx = _context.make(context)
+    if components is not None:
+        unknown = sorted(set(components) - set(COMPONENTS))
+        if unknown:
+            raise ValueError("unknown component(s) %s; known: %s" % (", ".join(unknown), ", ".join(COMPONENTS)))
     out = []
+    seen = set()
     for name, module in COMPONENTS.items():
         if components is None or name in components:
-            out.extend(module.build(spec, ctx))
+            for stage, obj in module.build(spec, ctx):
+                ident = (obj["kind"], obj["metadata"]["name"])
+                if ident not in seen:
+                    seen.add(ident)
+                    out.append((stage, obj))
     return out
 
 

@@ -25,7 +25,7 @@ import math
 
 from .. import names, quantities, sizing, versions
 from ..spec import file_key, line_of, schema_file
-from . import common, storage
+from . import common, config, storage
 
 CONFIG_DIR = "/skywalking/config"
 TLS_DIR = "/skywalking/tls"
@@ -325,29 +325,6 @@ def rbac(spec):
     return [role_obj, binding]
 
 
-def config_map(spec):
-    files = spec["oap"]["config_files"]
-    if not files:
-        return None
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": common.metadata(spec, names.oap_config(spec),
-                                                                                  "oap-config"),
-            "data": {file_key(path): files[path] for path in sorted(files)}}
-
-
-def dynamic_config_map(spec):
-    """The k8s-configmap dynamic configuration: its labels are exactly what SW_CLUSTER_K8S_LABEL selects."""
-    dyn = spec["oap"]["dynamic_config"]
-    if not dyn["enabled"]:
-        return None
-    selector = names.oap_coordinator_selector(spec)
-    meta = common.metadata(spec, names.oap_dynamic_config(spec), "oap")
-    meta["labels"].update(selector)
-    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta}
-    if dyn["values"]:
-        obj["data"] = {key: dyn["values"][key] for key in sorted(dyn["values"])}
-    return obj
-
-
 def services(spec):
     out = [common.service(spec, names.oap_service(spec), "oap", names.oap_serving_selector(spec),
                           [common.service_port("grpc", versions.OAP_GRPC_PORT),
@@ -397,9 +374,7 @@ def build(spec, ctx):
     """``[(stage, object)]`` of OAP's objects (static config and dynamic config included)."""
     out = [(common.FOUNDATION, service_account(spec))]
     out.extend((common.FOUNDATION, obj) for obj in rbac(spec))
-    for obj in (config_map(spec), dynamic_config_map(spec)):
-        if obj is not None:
-            out.append((common.FOUNDATION, obj))
+    out.extend(config.build(spec, ctx))
     out.extend((common.FOUNDATION, obj) for obj in services(spec))
     out.extend((common.FOUNDATION, obj) for obj in pdbs(spec))
     out.append((common.SCHEMA, init_job(spec, ctx)))

@@ -81,6 +81,6 @@ def build(spec, ctx):
         (common.FOUNDATION, role_obj),
         (common.FOUNDATION, common.role_binding(spec, name, "satellite", name, name)),
         (common.FOUNDATION, common.service(spec, name, "satellite", names.selector(spec, "satellite"),
-                                          [common.service_port("grpc", GRPC_PORT)], svc=spec["satellite"]["service"])),
+                                           [common.service_port("grpc", GRPC_PORT)], svc=spec["satellite"]["service"])),
         (common.FRONTENDS, deployment(spec, ctx)),
     ]

@@ -17,8 +17,6 @@ name shared by installations).
 
 from __future__ import annotations
 
-import yaml
-
 from .. import names, versions
 from . import common
 
@@ -31,6 +29,8 @@ TLS_DIR = "/tls/oap"
 
 
 def _dump(data):
+    # PyYAML comes with ansible-core; module_utils import it when used.
+    import yaml  # pylint: disable=import-outside-toplevel
     return yaml.safe_dump(data, default_flow_style=False, sort_keys=False)
 
 

@@ -30,7 +30,7 @@ def merged(base, extra):
 
 
 def normalized(**extra):
-    value, _ = spec.normalize(merged({"name": "sw", "namespace": "obs"}, extra))
+    value, _warnings = spec.normalize(merged({"name": "sw", "namespace": "obs"}, extra))
     return value
 
 
@@ -337,8 +337,8 @@ def test_split_receivers_find_only_aggregators():
     assert matches(headless["spec"]["selector"], pod_labels(receiver))
     assert matches(headless["spec"]["selector"], pod_labels(aggregator))
     assert headless["spec"]["clusterIP"] == "None"
-    assert {p["metadata"]["name"] for p in find(objs, "PodDisruptionBudget")} == {"sw-oap-receiver",
-                                                                                   "sw-oap-aggregator"}
+    pdb_names = {p["metadata"]["name"] for p in find(objs, "PodDisruptionBudget")}
+    assert pdb_names == {"sw-oap-receiver", "sw-oap-aggregator"}
 
 
 def test_mixed_selector_matches_only_serving_oap_pods_and_dynamic_configmap():
@@ -566,8 +566,8 @@ def test_user_java_opts_with_xmx_replace_the_derived_heap():
     ("elasticsearch", {"SW_STORAGE": "elasticsearch", "SW_STORAGE_ES_CLUSTER_NODES": "es-0.es:9200,es-1.es:9200",
                        "SW_STORAGE_ES_HTTP_PROTOCOL": "https"}),
     ("opensearch", {"SW_STORAGE": "elasticsearch", "SW_STORAGE_ES_CLUSTER_NODES": "es-0.es:9200,es-1.es:9200"}),
-    ("mysql", {"SW_STORAGE": "mysql", "SW_JDBC_URL": "jdbc:mysql://mysql.db:3306/skywalking?"
-                                                   "rewriteBatchedStatements=true&allowMultiQueries=true"}),
+    ("mysql", {"SW_STORAGE": "mysql",
+               "SW_JDBC_URL": "jdbc:mysql://mysql.db:3306/skywalking?rewriteBatchedStatements=true&allowMultiQueries=true"}),
     ("postgresql", {"SW_STORAGE": "postgresql", "SW_JDBC_URL": "jdbc:postgresql://pg.db:5433/sky"}),
     ("banyandb-external", {"SW_STORAGE": "banyandb", "SW_STORAGE_BANYANDB_TARGETS": "bydb.data:17912"}),
 ])
@@ -835,7 +835,7 @@ def test_canonical_quantities_in_manifests():
 
 def test_longest_allowed_names_fit():
     for name, extra in (("a" * 43, {}), ("b" * 35, {"storage": {"banyandb": {"mode": "cluster"}}})):
-        value, _ = spec.normalize(merged({"name": name, "namespace": "obs"}, extra))
+        value, _warnings = spec.normalize(merged({"name": name, "namespace": "obs"}, extra))
         for index, obj in enumerate(cluster.build(value).objects()):
             manifest.validate_object("o[%d]" % index, obj)
             limit = 52 if obj["kind"] == "StatefulSet" else 63
@@ -849,3 +849,20 @@ def test_sizing_knobs_for_storage():
     assert env["JAVA_OPTS"].startswith("-Xms4915m -Xmx4915m")
     small = env_of(one(objects(), "Deployment", "sw-oap")["spec"]["template"]["spec"]["containers"][0])
     assert "SW_CORE_PREPARE_THREADS" not in small
+
+
+def test_config_components_and_module_map():
+    value = normalized(oap={"config_files": {"alarm-settings.yml": "rules: {}\n"},
+                            "dynamic_config": {"values": {"core.default.apdexThreshold": "default: 500"}}})
+    dynamic = cluster.build(value, components=cluster.MODULE_COMPONENTS["dynamic_config"]).objects()
+    assert [(o["kind"], o["metadata"]["name"]) for o in dynamic] == [("ConfigMap", "sw-oap-dynamic-config")]
+    static = cluster.build(value, components=["config"]).objects()
+    assert [(o["kind"], o["metadata"]["name"]) for o in static] == [("ConfigMap", "sw-oap-config")]
+    both = cluster.build(value, components=["oap", "config", "dynamic_config"]).objects()
+    assert len(both) == len({(o["kind"], o["metadata"]["name"]) for o in both}) == len(cluster.build(
+        value, components=["oap"]))
+    assert set(cluster.MODULE_COMPONENTS) == set(spec.SLICES) - {"info"}
+    for components in cluster.MODULE_COMPONENTS.values():
+        assert components is None or set(components) <= set(cluster.COMPONENTS)
+    with pytest.raises(ValueError, match="unknown component"):
+        cluster.build(value, components=["oap", "bogus"])

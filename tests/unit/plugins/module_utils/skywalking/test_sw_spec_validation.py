@@ -65,8 +65,8 @@ BAD = [
      "string 'lots' is not a valid quantity"),
     (raw(oap={"resources": {"requests": {"cpu": "4"}, "limits": {"cpu": "2"}}}), "oap.resources.requests.cpu",
      "4 is more than the limit 2 (oap.resources.limits.cpu)"),
-    (raw(ui={"resources": {"requests": {"memory": "2Gi"}}}), "ui.resources.requests.memory",
-     "2Gi is more than the limit 1Gi"),
+    (raw(ui={"resources": {"requests": {"memory": "2Gi"}, "limits": {"memory": "1Gi"}}}),
+     "ui.resources.requests.memory", "2Gi is more than the limit 1Gi"),
     (raw(oap={"heap_percent": 95}), "oap.heap_percent", "must be between 10 and 90 (got 95)"),
     (raw(oap={"java_opts": "-Xmx1g -Dmode=init"}), "oap.java_opts", "must not set -Dmode"),
     (raw(oap={"probes": {"startup_seconds": "fast"}}), "oap.probes.startup_seconds", "must be an integer"),
@@ -89,8 +89,8 @@ BAD = [
      "OAP 10.4.0 has no admin server"),
     (raw(version="10.4", oap={"tls": {"rest": {"secret": "rest-tls"}}}), "oap.tls.rest.secret", "REST TLS needs OAP 11.0"),
     (raw(oap={"tls": {"grpc": {"secret": "Not_A_Name"}}}), "oap.tls.grpc.secret", "is not a valid object name"),
-    (raw(storage={"type": "cassandra"}), "storage.type", "must be one of banyandb, elasticsearch, opensearch, mysql, "
-                                                        "postgresql, not string 'cassandra'"),
+    (raw(storage={"type": "cassandra"}), "storage.type",
+     "must be one of banyandb, elasticsearch, opensearch, mysql, postgresql, not string 'cassandra'"),
     (raw(storage={"type": "elasticsearch", "credentials": {"secret": "c"}}), "storage.addresses",
      "is required for elasticsearch storage"),
     (raw(storage={"type": "opensearch", "addresses": ["os:9200"]}), "storage.credentials.secret",
@@ -176,7 +176,7 @@ def test_every_problem_is_reported_at_once_first_field_first():
         spec.normalize({"name": "Bad_Name", "namespace": "obs", "oap": {"replicas": "x", "mode": "splt"},
                         "storage": {"type": "mysql", "password": "hunter2"}})
     err = info.value
-    fields = [f for f, _ in err.problems]
+    fields = [f for f, _problem in err.problems]
     assert fields[0] == "name"
     assert err.field == "name"
     assert {"name", "oap.mode", "oap.replicas", "storage.password", "storage.addresses",
@@ -230,7 +230,7 @@ def test_minimal_spec_defaults():
 
 
 def test_previous_line_defaults():
-    value, _ = spec.normalize(raw(version="10.4"))
+    value, _warnings = spec.normalize(raw(version="10.4"))
     assert value["version"] == "10.4.0"
     assert value["storage"]["banyandb"]["version"] == "0.10.3"
     assert value["ui"]["flavour"] == "booster" and value["ui"]["version"] == "10.4.0"
@@ -245,14 +245,23 @@ def test_yaml_float_version_and_patch_versions():
 
 
 def test_sizing_profile_and_overrides_are_canonical():
-    value, _ = spec.normalize(raw(sizing="medium", oap={"resources": {"limits": {"cpu": "4000m"},
-                                                                      "requests": {"cpu": 0.5}}}))
+    given = raw(sizing="medium", oap={"resources": {"limits": {"cpu": "4000m"}, "requests": {"cpu": 0.5}}})
+    value, _warnings = spec.normalize(given)
     assert value["oap"]["resources"]["limits"] == {"cpu": "4", "memory": "4Gi"}
     assert value["oap"]["resources"]["requests"] == {"cpu": "500m", "memory": "4Gi"}
 
 
+def test_one_sided_resources_stay_consistent():
+    given = raw(oap={"resources": {"limits": {"memory": "512Mi"}}}, ui={"resources": {"requests": {"cpu": "3"}}})
+    value, _warnings = spec.normalize(given)
+    assert value["oap"]["resources"]["requests"]["memory"] == "512Mi"
+    assert value["oap"]["resources"]["requests"]["cpu"] == "500m"
+    assert value["ui"]["resources"]["limits"]["cpu"] == "3"
+    assert value["ui"]["resources"]["limits"]["memory"] == "1Gi"
+
+
 def test_registry_rewrites_default_images_only():
-    value, _ = spec.normalize(raw(images={"registry": "registry.example.com/mirror/",
+    value, _warnings = spec.normalize(raw(images={"registry": "registry.example.com/mirror/",
                                           "satellite": "my/satellite:dev"}, satellite={"enabled": True}))
     assert value["images"]["oap"] == "registry.example.com/mirror/apache/skywalking-oap-server:11.0.0"
     assert value["images"]["satellite"] == "my/satellite:dev"
@@ -268,34 +277,34 @@ def test_unknown_oap_env_name_is_a_warning_with_the_closest_name():
 
 
 def test_env_values_become_strings_and_references_stay():
-    value, _ = spec.normalize(raw(oap={"env": {"SW_CORE_RECORD_DATA_TTL": 7, "SW_HEALTH_CHECKER": True,
+    value, _warnings = spec.normalize(raw(oap={"env": {"SW_CORE_RECORD_DATA_TTL": 7, "SW_HEALTH_CHECKER": True,
                                                "SW_ES_PASSWORD": {"secret": "es", "key": "password"}}}))
     assert value["oap"]["env"] == {"SW_CORE_RECORD_DATA_TTL": "7", "SW_HEALTH_CHECKER": "true",
                                    "SW_ES_PASSWORD": {"secret": "es", "key": "password"}}
 
 
 def test_string_forms_ansible_accepts():
-    value, _ = spec.normalize(raw(oap={"replicas": "3", "pdb": {"enabled": "no"}},
-                                  network_policies={"agent_namespaces": "apps, web"}))
+    given = raw(oap={"replicas": "3", "pdb": {"enabled": "no"}}, network_policies={"agent_namespaces": "apps, web"})
+    value, _warnings = spec.normalize(given)
     assert value["oap"]["replicas"] == 3
     assert value["oap"]["pdb"]["enabled"] is False
     assert value["network_policies"]["agent_namespaces"] == ["apps", "web"]
 
 
 def test_none_means_default_as_ansible_passes_unset_options():
-    value, _ = spec.normalize({"name": "sw", "namespace": "obs", "version": None, "oap": {"replicas": None,
-                                                                                         "env": None}})
+    given = {"name": "sw", "namespace": "obs", "version": None, "oap": {"replicas": None, "env": None}}
+    value, _warnings = spec.normalize(given)
     assert value["version"] == "11.0.0" and value["oap"]["replicas"] == 2 and value["oap"]["env"] == {}
 
 
 def test_mysql_without_driver_warns():
-    _, warnings = spec.normalize(raw(storage={"type": "mysql", "addresses": ["db"], "credentials": {"secret": "db"}}))
+    _spec, warnings = spec.normalize(raw(storage={"type": "mysql", "addresses": ["db"], "credentials": {"secret": "db"}}))
     assert any("JDBC driver" in w for w in warnings)
 
 
 def test_split_with_autoscaling_allows_zero_receiver_replicas():
-    value, _ = spec.normalize(raw(oap={"mode": "split", "receiver": {"replicas": 0},
-                                       "autoscaling": {"enabled": True}}))
+    given = raw(oap={"mode": "split", "receiver": {"replicas": 0}, "autoscaling": {"enabled": True}})
+    value, _warnings = spec.normalize(given)
     assert value["oap"]["receiver"]["replicas"] == 0
 
 
@@ -306,7 +315,7 @@ def test_slices_refuse_options_of_other_sections():
     assert problems["oap.replicas"] == "is not an option of the ui module"
     with pytest.raises(SpecError, match="storage: is not an option of the ui module"):
         spec.normalize(raw(storage={"type": "banyandb"}), "ui")
-    value, _ = spec.normalize(raw(ui={"replicas": 2}, oap={"mode": "split"}), "ui")
+    value, _warnings = spec.normalize(raw(ui={"replicas": 2}, oap={"mode": "split"}), "ui")
     assert value["ui"]["replicas"] == 2 and value["oap"]["mode"] == "split"
 
 
@@ -316,8 +325,8 @@ def test_argument_spec_is_accepted_by_ansible_and_agrees_with_normalize(slice_na
     validator = ArgumentSpecValidator(argspec)
     result = validator.validate({"name": "sw", "namespace": "obs"})
     assert not result.error_messages
-    ansible_view, _ = spec.normalize(result.validated_parameters, slice_name)
-    ours, _ = spec.normalize({"name": "sw", "namespace": "obs"}, slice_name)
+    ansible_view, _warnings = spec.normalize(result.validated_parameters, slice_name)
+    ours, _warnings = spec.normalize({"name": "sw", "namespace": "obs"}, slice_name)
     assert ansible_view == ours
 
 
@@ -334,8 +343,8 @@ def test_argument_spec_shape():
     assert argspec["storage"]["options"]["credentials"]["options"]["secret"]["no_log"] is False
     assert argspec["storage"]["options"]["credentials"]["options"]["password_key"]["no_log"] is False
     assert argspec["oap"]["options"]["tls"]["options"]["grpc"]["options"]["key"]["no_log"] is False
-    assert argspec["images"]["options"]["pull_secrets"] == {"type": "list", "elements": "str", "default": [],
-                                                           "no_log": False}
+    pull_secrets = {"type": "list", "elements": "str", "default": [], "no_log": False}
+    assert argspec["images"]["options"]["pull_secrets"] == pull_secrets
     assert argspec["ui"]["options"]["service"]["options"]["port"] == {"type": "int", "default": 80}
 
 
@@ -350,3 +359,13 @@ def test_documentation_shape():
         assert isinstance(entry["description"], list) and entry["description"], name
     assert set(spec.documentation("info")) == {"name", "namespace"}
     assert set(spec.documentation("oap_config")["oap"]["suboptions"]) == {"env", "config_files"}
+
+
+def test_warnings_for_settings_that_work_but_hurt():
+    _spec, warnings = spec.normalize(raw(oap={"replicas": 1}, ui={"replicas": 2}))
+    assert any(w.startswith("oap.replicas: equals oap.pdb.min_available (1)") for w in warnings)
+    assert any(w.startswith("ui.replicas: Horizon keeps sessions in memory") for w in warnings)
+    _spec, warnings = spec.normalize(raw(satellite={"enabled": True}, oap={"tls": {"grpc": {"secret": "t"}}}))
+    assert any(w.startswith("satellite.env: OAP's gRPC port uses TLS") for w in warnings)
+    _spec, warnings = spec.normalize(raw(oap={"dynamic_config": {"values": {"threshold": "1"}}}))
+    assert any(w.startswith("oap.dynamic_config.values.threshold: OAP's dynamic keys look like") for w in warnings)
