@@ -540,7 +540,7 @@ COMMON = ("name", "namespace", "version", "labels", "annotations", "pod_labels",
 SLICES = {
     "cluster": tuple(SCHEMA),
     "oap": COMMON + ("oap", "storage", "telemetry", "network_policies"),
-    "ui": COMMON + ("ui", "oap.mode", "oap.admin_server", "oap.tls", "network_policies"),
+    "ui": COMMON + ("ui", "oap.mode", "oap.admin_server", "oap.tls"),
     "banyandb": COMMON + ("storage", "network_policies"),
     "satellite": COMMON + ("satellite", "oap.mode", "oap.tls"),
     "oap_config": ("name", "namespace", "version", "labels", "annotations", "oap.env", "oap.config_files"),

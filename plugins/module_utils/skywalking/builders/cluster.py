@@ -44,6 +44,8 @@ COMPONENTS = {
     "network": network,
     "config": _Part(config.build_static, config.KINDS),
     "dynamic_config": _Part(config.build_dynamic, config.KINDS),
+    "network_oap": _Part(network.build_oap, network.KINDS),
+    "network_banyandb": _Part(network.build_banyandb, network.KINDS),
 }
 
 # Which components each module of the collection reconciles (None: everything).  The static
@@ -51,9 +53,9 @@ COMPONENTS = {
 # and the init Job (schema-shaping files), i.e. the oap component.
 MODULE_COMPONENTS = {
     "cluster": None,
-    "oap": ("oap", "network"),
+    "oap": ("oap", "network_oap"),
     "ui": ("ui",),
-    "banyandb": ("storage",),
+    "banyandb": ("storage", "network_banyandb"),
     "satellite": ("satellite",),
     "oap_config": ("oap",),
     "dynamic_config": ("dynamic_config",),

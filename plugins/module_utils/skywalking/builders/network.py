@@ -73,10 +73,17 @@ def banyandb_policy(spec):
                                  {"from": [peers]}]}}
 
 
-def build(spec, ctx):
+def build_oap(spec, ctx):
     if not spec["network_policies"]["enabled"]:
         return []
-    out = [(common.FOUNDATION, oap_policy(spec))]
-    if storage.in_cluster(spec):
-        out.append((common.FOUNDATION, banyandb_policy(spec)))
-    return out
+    return [(common.FOUNDATION, oap_policy(spec))]
+
+
+def build_banyandb(spec, ctx):
+    if not spec["network_policies"]["enabled"] or not storage.in_cluster(spec):
+        return []
+    return [(common.FOUNDATION, banyandb_policy(spec))]
+
+
+def build(spec, ctx):
+    return build_oap(spec, ctx) + build_banyandb(spec, ctx)

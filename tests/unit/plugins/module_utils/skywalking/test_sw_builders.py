@@ -866,3 +866,12 @@ def test_config_components_and_module_map():
         assert components is None or set(components) <= set(cluster.COMPONENTS)
     with pytest.raises(ValueError, match="unknown component"):
         cluster.build(value, components=["oap", "bogus"])
+
+
+def test_network_parts_for_the_component_modules():
+    value = normalized()
+    oap_part = cluster.build(value, components=cluster.MODULE_COMPONENTS["oap"]).objects()
+    assert [o["metadata"]["name"] for o in find(oap_part, "NetworkPolicy")] == ["sw-oap"]
+    storage_part = cluster.build(value, components=cluster.MODULE_COMPONENTS["banyandb"]).objects()
+    assert [o["metadata"]["name"] for o in find(storage_part, "NetworkPolicy")] == ["sw-banyandb"]
+    assert not find(cluster.build(normalized(storage=ES), components=["network_banyandb"]).objects(), "NetworkPolicy")
