@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 # Copyright (c) skywalking.swck contributors
 # Licensed under the Apache License, Version 2.0 (see LICENSE)
 """Write the cluster spec's documentation into files, from the one schema in plugins/module_utils/skywalking/spec.py.

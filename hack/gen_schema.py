@@ -18,7 +18,7 @@ tests/unit check that the generated table has the facts the engine relies on.
 from __future__ import annotations
 
 import argparse
-import pprint
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -81,8 +81,9 @@ def reachable(definitions, kinds):
 def render(version, definitions, kinds):
     text = HEADER % version
     text += "SERVER_VERSION = %r\n\n" % version
-    text += "DEFINITIONS = " + pprint.pformat(definitions, width=118, sort_dicts=True) + "\n\n"
-    text += "KINDS = " + pprint.pformat(kinds, width=118, sort_dicts=True) + "\n"
+    # JSON text of str/int/list/dict is a valid Python literal, and its layout satisfies pep8.
+    text += "DEFINITIONS = " + json.dumps(definitions, indent=4, sort_keys=True) + "\n\n"
+    text += "KINDS = " + json.dumps(kinds, indent=4, sort_keys=True) + "\n"
     return text
 
 

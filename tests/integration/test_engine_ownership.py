@@ -45,7 +45,7 @@ def deployment(name, ns, replicas=2, env=None):
 
 
 def writes(audit, user="swck-admin"):
-    return [e for e in audit.plane.audit_events(audit.offset, user=user, verbs=WRITE_VERBS)]
+    return list(audit.plane.audit_events(audit.offset, user=user, verbs=WRITE_VERBS))
 
 
 def real_writes(audit, user="swck-admin"):
@@ -85,7 +85,7 @@ def test_a_second_instance_never_takes_an_object_over(client, control_plane, aud
 
 
 def test_objects_created_by_hand_or_by_other_tools_are_refused_unless_adopted(client, control_plane, namespace,
-                                                                            audit):
+                                                                              audit):
     base = "/api/v1/namespaces/%s/configmaps" % namespace
     assert control_plane.request("POST", base, cm("by-hand", namespace, {"owner": "ops", "notes": "keep"}))[0] == 201
     helm = cm("from-helm", namespace, {"x": "1"}, labels={"app.kubernetes.io/managed-by": "Helm"})
@@ -173,7 +173,7 @@ def test_imperative_edits_are_taken_back_and_check_mode_reports_them(client, con
 
     result = Engine(client).apply([dep, config], "drift")
     assert {o["kind"]: o["action"] for o in result.objects} == {"Deployment": "configured",
-                                                                 "ConfigMap": "configured"}
+                                                                "ConfigMap": "configured"}
     assert get(control_plane, dpath)["spec"]["replicas"] == 2
     fixed = get(control_plane, cpath)
     assert fixed["data"] == {"ratio": "1.10", "limit": "1000"}
@@ -197,7 +197,7 @@ def test_items_other_managers_add_and_empty_values_cost_no_write(client, control
         {"spec": {"template": {"spec": {"containers": [{"name": "app", "env": [{"name": "EXTRA", "value": "x"}]}]}}}},
         content_type="application/strategic-merge-patch+json")
     assert status == 200, body
-    for _ in range(2):
+    for _attempt in range(2):
         audit.start()
         result = Engine(client).apply([dep], "sync")
         assert result.counts() == {"unchanged": 1}
@@ -247,7 +247,7 @@ def test_prune_uses_the_applyset_and_spares_what_controllers_create(client, cont
         "name": "tick-1", "namespace": namespace, "labels": dict(cron_live["metadata"]["labels"]),
         "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": "tick",
                              "uid": cron_live["metadata"]["uid"], "controller": True}]},
-        "spec": cron_live["spec"]["jobTemplate"]["spec"]}
+               "spec": cron_live["spec"]["jobTemplate"]["spec"]}
     assert control_plane.request("POST", "/apis/batch/v1/namespaces/%s/jobs" % namespace, spawned)[0] == 201
 
     audit.start()
@@ -282,7 +282,7 @@ def test_absent_needs_an_explicit_delete_all(client, control_plane, namespace, a
                                    wait_timeout=30)
     assert sorted((o["name"], o["action"]) for o in result.objects) == [("a", "deleted"), ("b", "deleted")]
     assert get(control_plane, "/api/v1/namespaces/%s/configmaps/%s" % (namespace,
-                                                                        applyset.parent_name("absent-all"))) is None
+                                                                       applyset.parent_name("absent-all"))) is None
 
 
 # ----------------------------------------------- namespace-scoped users
@@ -317,7 +317,7 @@ def test_namespace_admin_can_apply_prune_and_delete(namespace_admin, control_pla
     audit.start()
     assert Engine(client).apply(stack, "tenant", namespace=namespace, prune=True).counts() == {"unchanged": 6}
     assert writes(audit, user) == []
-    lists = [e for e in audit.plane.audit_events(audit.offset, user=user, verbs=("list",))]
+    lists = list(audit.plane.audit_events(audit.offset, user=user, verbs=("list",)))
     assert lists and all(e["objectRef"].get("namespace") == namespace for e in lists), "nothing cluster-wide"
     pruned = Engine(client).apply(stack[:3], "tenant", namespace=namespace, prune=True)
     assert sorted(o["kind"] for o in pruned.objects if o["action"] == "pruned") == [

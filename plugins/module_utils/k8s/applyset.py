@@ -67,7 +67,7 @@ def parse_group_kinds(text):
         item = item.strip()
         if not item:
             continue
-        kind, _, group = item.partition(".")
+        kind, _dot, group = item.partition(".")
         out.add((group, kind))
     return out
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from ansible.module_utils.basic import env_fallback
 
 
-
 def _env(name):
     return (env_fallback, ["K8S_AUTH_" + name])
 

@@ -474,7 +474,7 @@ class Client(object):
 
     def openapi_v3(self, server_relative_url):
         """One OpenAPI v3 document by the URL the index gives (with its ``hash``)."""
-        path, _, query = server_relative_url.partition("?")
+        path, _mark, query = server_relative_url.partition("?")
         params = dict(p.split("=", 1) for p in query.split("&") if "=" in p) if query else None
         return self.request("GET", path, query=params)
 

@@ -376,11 +376,12 @@ class Engine(object):
         parent_res = self.client.resource(applyset.PARENT_API_VERSION, applyset.PARENT_KIND)
         ns_items = [p for p in planned if p.body["kind"] == "Namespace"]
 
-        def read_parent(_):
-            return self.client.read(parent_res, inv.namespace, inv.name)
+        def read(item):
+            if item is None:
+                return self.client.read(parent_res, inv.namespace, inv.name)
+            return self._read_live(item)
 
-        first = self._map(lambda job: job(None), [read_parent] + [
-            (lambda p: (lambda _x: self._read_live(p)))(p) for p in ns_items])
+        first = self._map(read, [None] + ns_items)
         self.inventory = inv = applyset.Inventory.from_live(inv.name, inv.namespace, first[0])
         if inv.live is not None:
             verdict, owner = manifest.ownership(inv.live, None, self.instance)
@@ -388,7 +389,7 @@ class Engine(object):
             if verdict != manifest.OURS or labels.get(applyset.ID_LABEL) != inv.id:
                 raise SwckError("ConfigMap %s/%s (the ApplySet parent of instance %s) exists and is not ours (%s); "
                                 "rename it or choose another instance name" % (inv.namespace, inv.name,
-                                                                              self.instance, owner))
+                                                                               self.instance, owner))
         known = {}
         for p in planned:
             if not p.crd_in_plan:
@@ -858,7 +859,7 @@ class Engine(object):
                         else:
                             skipped[p.key] = "owned by %s" % owner if verdict == manifest.OTHER_INSTANCE else owner
                             self._note("%s is not owned by instance %s (%s); left alone" % (p.ref, instance,
-                                                                                          skipped[p.key]))
+                                                                                            skipped[p.key]))
                 else:
                     manifest.validate_instance(instance)
                     if namespace is not None and not manifest.is_dns_label(namespace):

@@ -62,14 +62,9 @@ NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 def _secret_leaves(value):
     """Every scalar inside a Secret value (values may be numbers or, wrongly, nested)."""
-    if isinstance(value, dict):
-        for item in value.values():
-            for leaf in _secret_leaves(item):
-                yield leaf
-    elif isinstance(value, list):
-        for item in value:
-            for leaf in _secret_leaves(item):
-                yield leaf
+    if isinstance(value, (dict, list)):
+        for item in (value.values() if isinstance(value, dict) else value):
+            yield from _secret_leaves(item)
     elif value is not None and not isinstance(value, bool):
         yield value if isinstance(value, str) else str(value)
 

@@ -9,660 +9,3418 @@ from __future__ import annotations
 
 SERVER_VERSION = 'v1.37.2'
 
-DEFINITIONS = {'admissionregistration.v1.MatchResources': {'a': 1,
-                                             'f': {'excludeResourceRules': {'l': {'r': 'admissionregistration.v1.NamedRuleWithOperations'},
-                                                                            't': 'atomic'},
-                                                   'namespaceSelector': {'r': 'meta.v1.LabelSelector'},
-                                                   'objectSelector': {'r': 'meta.v1.LabelSelector'},
-                                                   'resourceRules': {'l': {'r': 'admissionregistration.v1.NamedRuleWithOperations'},
-                                                                     't': 'atomic'}}},
- 'admissionregistration.v1.MutatingAdmissionPolicy': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                                            'spec': {'r': 'admissionregistration.v1.MutatingAdmissionPolicySpec'}}},
- 'admissionregistration.v1.MutatingAdmissionPolicyBinding': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                                                   'spec': {'r': 'admissionregistration.v1.MutatingAdmissionPolicyBindingSpec'}}},
- 'admissionregistration.v1.MutatingAdmissionPolicyBindingSpec': {'f': {'matchResources': {'r': 'admissionregistration.v1.MatchResources'},
-                                                                       'paramRef': {'r': 'admissionregistration.v1.ParamRef'}}},
- 'admissionregistration.v1.MutatingAdmissionPolicySpec': {'f': {'matchConditions': {'k': ['name'],
-                                                                                    'l': 'g',
-                                                                                    't': 'map'},
-                                                                'matchConstraints': {'r': 'admissionregistration.v1.MatchResources'},
-                                                                'paramKind': {'r': 'admissionregistration.v1.ParamKind'},
-                                                                'variables': {'l': {'r': 'admissionregistration.v1.Variable'},
-                                                                              't': 'atomic'}}},
- 'admissionregistration.v1.MutatingWebhook': {'f': {'matchConditions': {'k': ['name'], 'l': 'g', 't': 'map'},
-                                                    'namespaceSelector': {'r': 'meta.v1.LabelSelector'},
-                                                    'objectSelector': {'r': 'meta.v1.LabelSelector'}}},
- 'admissionregistration.v1.MutatingWebhookConfiguration': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                                                 'webhooks': {'k': ['name'],
-                                                                              'l': {'r': 'admissionregistration.v1.MutatingWebhook'},
-                                                                              't': 'map'}}},
- 'admissionregistration.v1.NamedRuleWithOperations': {'a': 1, 'f': {}},
- 'admissionregistration.v1.ParamKind': {'a': 1, 'f': {}},
- 'admissionregistration.v1.ParamRef': {'a': 1, 'f': {'selector': {'r': 'meta.v1.LabelSelector'}}},
- 'admissionregistration.v1.ValidatingAdmissionPolicy': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                                              'spec': {'r': 'admissionregistration.v1.ValidatingAdmissionPolicySpec'},
-                                                              'status': {'r': 'admissionregistration.v1.ValidatingAdmissionPolicyStatus'}}},
- 'admissionregistration.v1.ValidatingAdmissionPolicyBinding': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                                                     'spec': {'r': 'admissionregistration.v1.ValidatingAdmissionPolicyBindingSpec'}}},
- 'admissionregistration.v1.ValidatingAdmissionPolicyBindingSpec': {'f': {'matchResources': {'r': 'admissionregistration.v1.MatchResources'},
-                                                                         'paramRef': {'r': 'admissionregistration.v1.ParamRef'},
-                                                                         'validationActions': {'l': 'g',
-                                                                                               't': 'set'}}},
- 'admissionregistration.v1.ValidatingAdmissionPolicySpec': {'f': {'matchConditions': {'k': ['name'],
-                                                                                      'l': 'g',
-                                                                                      't': 'map'},
-                                                                  'matchConstraints': {'r': 'admissionregistration.v1.MatchResources'},
-                                                                  'paramKind': {'r': 'admissionregistration.v1.ParamKind'},
-                                                                  'variables': {'k': ['name'],
-                                                                                'l': {'r': 'admissionregistration.v1.Variable'},
-                                                                                't': 'map'}}},
- 'admissionregistration.v1.ValidatingAdmissionPolicyStatus': {'f': {'conditions': {'k': ['type'],
-                                                                                   'l': 'g',
-                                                                                   't': 'map'}}},
- 'admissionregistration.v1.ValidatingWebhook': {'f': {'matchConditions': {'k': ['name'], 'l': 'g', 't': 'map'},
-                                                      'namespaceSelector': {'r': 'meta.v1.LabelSelector'},
-                                                      'objectSelector': {'r': 'meta.v1.LabelSelector'}}},
- 'admissionregistration.v1.ValidatingWebhookConfiguration': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                                                   'webhooks': {'k': ['name'],
-                                                                                'l': {'r': 'admissionregistration.v1.ValidatingWebhook'},
-                                                                                't': 'map'}}},
- 'admissionregistration.v1.Variable': {'a': 1, 'f': {}},
- 'apiextensions.v1.CustomResourceDefinition': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                                     'spec': {'r': 'apiextensions.v1.CustomResourceDefinitionSpec'},
-                                                     'status': {'r': 'apiextensions.v1.CustomResourceDefinitionStatus'}}},
- 'apiextensions.v1.CustomResourceDefinitionSpec': {'f': {'versions': {'l': {'r': 'apiextensions.v1.CustomResourceDefinitionVersion'},
-                                                                      't': 'atomic'}}},
- 'apiextensions.v1.CustomResourceDefinitionStatus': {'f': {'conditions': {'k': ['type'], 'l': 'g', 't': 'map'}}},
- 'apiextensions.v1.CustomResourceDefinitionVersion': {'f': {'schema': {'r': 'apiextensions.v1.CustomResourceValidation'}}},
- 'apiextensions.v1.CustomResourceValidation': {'f': {'openAPIV3Schema': {'r': 'apiextensions.v1.JSONSchemaProps'}}},
- 'apiextensions.v1.JSONSchemaProps': {'f': {'allOf': {'l': {'r': 'apiextensions.v1.JSONSchemaProps'}, 't': 'atomic'},
-                                            'anyOf': {'l': {'r': 'apiextensions.v1.JSONSchemaProps'}, 't': 'atomic'},
-                                            'definitions': {'m': {'r': 'apiextensions.v1.JSONSchemaProps'}},
-                                            'not': {'r': 'apiextensions.v1.JSONSchemaProps'},
-                                            'oneOf': {'l': {'r': 'apiextensions.v1.JSONSchemaProps'}, 't': 'atomic'},
-                                            'patternProperties': {'m': {'r': 'apiextensions.v1.JSONSchemaProps'}},
-                                            'properties': {'m': {'r': 'apiextensions.v1.JSONSchemaProps'}},
-                                            'x-kubernetes-validations': {'k': ['rule'], 'l': 'g', 't': 'map'}}},
- 'apiregistration.v1.APIService': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                         'status': {'r': 'apiregistration.v1.APIServiceStatus'}}},
- 'apiregistration.v1.APIServiceStatus': {'f': {'conditions': {'k': ['type'], 'l': 'g', 't': 'map'}}},
- 'apps.v1.ControllerRevision': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'apps.v1.DaemonSet': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                             'spec': {'r': 'apps.v1.DaemonSetSpec'},
-                             'status': {'r': 'apps.v1.DaemonSetStatus'}}},
- 'apps.v1.DaemonSetSpec': {'f': {'selector': {'r': 'meta.v1.LabelSelector'},
-                                 'template': {'r': 'core.v1.PodTemplateSpec'}}},
- 'apps.v1.DaemonSetStatus': {'f': {'conditions': {'k': ['type'], 'l': 'g', 't': 'map'}}},
- 'apps.v1.Deployment': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                              'spec': {'r': 'apps.v1.DeploymentSpec'},
-                              'status': {'r': 'apps.v1.DeploymentStatus'}}},
- 'apps.v1.DeploymentSpec': {'f': {'selector': {'r': 'meta.v1.LabelSelector'},
-                                  'template': {'r': 'core.v1.PodTemplateSpec'}}},
- 'apps.v1.DeploymentStatus': {'f': {'conditions': {'k': ['type'], 'l': 'g', 't': 'map'}}},
- 'apps.v1.ReplicaSet': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                              'spec': {'r': 'apps.v1.ReplicaSetSpec'},
-                              'status': {'r': 'apps.v1.ReplicaSetStatus'}}},
- 'apps.v1.ReplicaSetSpec': {'f': {'selector': {'r': 'meta.v1.LabelSelector'},
-                                  'template': {'r': 'core.v1.PodTemplateSpec'}}},
- 'apps.v1.ReplicaSetStatus': {'f': {'conditions': {'k': ['type'], 'l': 'g', 't': 'map'}}},
- 'apps.v1.StatefulSet': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                               'spec': {'r': 'apps.v1.StatefulSetSpec'},
-                               'status': {'r': 'apps.v1.StatefulSetStatus'}}},
- 'apps.v1.StatefulSetSpec': {'f': {'selector': {'r': 'meta.v1.LabelSelector'},
-                                   'template': {'r': 'core.v1.PodTemplateSpec'},
-                                   'volumeClaimTemplates': {'l': {'r': 'core.v1.PersistentVolumeClaim'},
-                                                            't': 'atomic'}}},
- 'apps.v1.StatefulSetStatus': {'f': {'conditions': {'k': ['type'], 'l': 'g', 't': 'map'}}},
- 'authentication.v1.SelfSubjectReview': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'authentication.v1.TokenRequest': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'authentication.v1.TokenReview': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'authorization.v1.LocalSubjectAccessReview': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'authorization.v1.SelfSubjectAccessReview': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'authorization.v1.SelfSubjectRulesReview': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'authorization.v1.SubjectAccessReview': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'autoscaling.v1.CrossVersionObjectReference': {'a': 1, 'f': {}},
- 'autoscaling.v1.HorizontalPodAutoscaler': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                                  'spec': {'r': 'autoscaling.v1.HorizontalPodAutoscalerSpec'}}},
- 'autoscaling.v1.HorizontalPodAutoscalerSpec': {'f': {'scaleTargetRef': {'r': 'autoscaling.v1.CrossVersionObjectReference'}}},
- 'autoscaling.v1.Scale': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'autoscaling.v2.ContainerResourceMetricSource': {'f': {'target': {'r': 'autoscaling.v2.MetricTarget'}}},
- 'autoscaling.v2.ContainerResourceMetricStatus': {'f': {'current': {'r': 'autoscaling.v2.MetricValueStatus'}}},
- 'autoscaling.v2.ExternalMetricSource': {'f': {'metric': {'r': 'autoscaling.v2.MetricIdentifier'},
-                                               'target': {'r': 'autoscaling.v2.MetricTarget'}}},
- 'autoscaling.v2.ExternalMetricStatus': {'f': {'current': {'r': 'autoscaling.v2.MetricValueStatus'},
-                                               'metric': {'r': 'autoscaling.v2.MetricIdentifier'}}},
- 'autoscaling.v2.HPAScalingRules': {'f': {'tolerance': 'q'}},
- 'autoscaling.v2.HorizontalPodAutoscaler': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                                  'spec': {'r': 'autoscaling.v2.HorizontalPodAutoscalerSpec'},
-                                                  'status': {'r': 'autoscaling.v2.HorizontalPodAutoscalerStatus'}}},
- 'autoscaling.v2.HorizontalPodAutoscalerBehavior': {'f': {'scaleDown': {'r': 'autoscaling.v2.HPAScalingRules'},
-                                                          'scaleUp': {'r': 'autoscaling.v2.HPAScalingRules'}}},
- 'autoscaling.v2.HorizontalPodAutoscalerSpec': {'f': {'behavior': {'r': 'autoscaling.v2.HorizontalPodAutoscalerBehavior'},
-                                                      'metrics': {'l': {'r': 'autoscaling.v2.MetricSpec'},
-                                                                  't': 'atomic'}}},
- 'autoscaling.v2.HorizontalPodAutoscalerStatus': {'f': {'conditions': {'k': ['type'], 'l': 'g', 't': 'map'},
-                                                        'currentMetrics': {'l': {'r': 'autoscaling.v2.MetricStatus'},
-                                                                           't': 'atomic'}}},
- 'autoscaling.v2.MetricIdentifier': {'f': {'selector': {'r': 'meta.v1.LabelSelector'}}},
- 'autoscaling.v2.MetricSpec': {'f': {'containerResource': {'r': 'autoscaling.v2.ContainerResourceMetricSource'},
-                                     'external': {'r': 'autoscaling.v2.ExternalMetricSource'},
-                                     'object': {'r': 'autoscaling.v2.ObjectMetricSource'},
-                                     'pods': {'r': 'autoscaling.v2.PodsMetricSource'},
-                                     'resource': {'r': 'autoscaling.v2.ResourceMetricSource'}}},
- 'autoscaling.v2.MetricStatus': {'f': {'containerResource': {'r': 'autoscaling.v2.ContainerResourceMetricStatus'},
-                                       'external': {'r': 'autoscaling.v2.ExternalMetricStatus'},
-                                       'object': {'r': 'autoscaling.v2.ObjectMetricStatus'},
-                                       'pods': {'r': 'autoscaling.v2.PodsMetricStatus'},
-                                       'resource': {'r': 'autoscaling.v2.ResourceMetricStatus'}}},
- 'autoscaling.v2.MetricTarget': {'f': {'averageValue': 'q', 'value': 'q'}},
- 'autoscaling.v2.MetricValueStatus': {'f': {'averageValue': 'q', 'value': 'q'}},
- 'autoscaling.v2.ObjectMetricSource': {'f': {'metric': {'r': 'autoscaling.v2.MetricIdentifier'},
-                                             'target': {'r': 'autoscaling.v2.MetricTarget'}}},
- 'autoscaling.v2.ObjectMetricStatus': {'f': {'current': {'r': 'autoscaling.v2.MetricValueStatus'},
-                                             'metric': {'r': 'autoscaling.v2.MetricIdentifier'}}},
- 'autoscaling.v2.PodsMetricSource': {'f': {'metric': {'r': 'autoscaling.v2.MetricIdentifier'},
-                                           'target': {'r': 'autoscaling.v2.MetricTarget'}}},
- 'autoscaling.v2.PodsMetricStatus': {'f': {'current': {'r': 'autoscaling.v2.MetricValueStatus'},
-                                           'metric': {'r': 'autoscaling.v2.MetricIdentifier'}}},
- 'autoscaling.v2.ResourceMetricSource': {'f': {'target': {'r': 'autoscaling.v2.MetricTarget'}}},
- 'autoscaling.v2.ResourceMetricStatus': {'f': {'current': {'r': 'autoscaling.v2.MetricValueStatus'}}},
- 'batch.v1.CronJob': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                            'spec': {'r': 'batch.v1.CronJobSpec'},
-                            'status': {'r': 'batch.v1.CronJobStatus'}}},
- 'batch.v1.CronJobSpec': {'f': {'jobTemplate': {'r': 'batch.v1.JobTemplateSpec'}}},
- 'batch.v1.CronJobStatus': {'f': {'active': {'l': {'r': 'core.v1.ObjectReference'}, 't': 'atomic'}}},
- 'batch.v1.Job': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                        'spec': {'r': 'batch.v1.JobSpec'},
-                        'status': {'r': 'batch.v1.JobStatus'}}},
- 'batch.v1.JobSchedulingConfiguration': {'f': {'resourceClaims': {'k': ['name'], 'l': 'g', 't': 'map'}}},
- 'batch.v1.JobSpec': {'f': {'podFailurePolicy': {'r': 'batch.v1.PodFailurePolicy'},
-                            'scheduling': {'r': 'batch.v1.JobSchedulingConfiguration'},
-                            'selector': {'r': 'meta.v1.LabelSelector'},
-                            'template': {'r': 'core.v1.PodTemplateSpec'}}},
- 'batch.v1.JobStatus': {'f': {'uncountedTerminatedPods': {'r': 'batch.v1.UncountedTerminatedPods'}}},
- 'batch.v1.JobTemplateSpec': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}, 'spec': {'r': 'batch.v1.JobSpec'}}},
- 'batch.v1.PodFailurePolicy': {'f': {'rules': {'l': {'r': 'batch.v1.PodFailurePolicyRule'}, 't': 'atomic'}}},
- 'batch.v1.PodFailurePolicyOnExitCodesRequirement': {'f': {'values': {'l': 'g', 't': 'set'}}},
- 'batch.v1.PodFailurePolicyRule': {'f': {'onExitCodes': {'r': 'batch.v1.PodFailurePolicyOnExitCodesRequirement'}}},
- 'batch.v1.UncountedTerminatedPods': {'f': {'failed': {'l': 'g', 't': 'set'}, 'succeeded': {'l': 'g', 't': 'set'}}},
- 'certificates.v1.CertificateSigningRequest': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                                     'status': {'r': 'certificates.v1.CertificateSigningRequestStatus'}}},
- 'certificates.v1.CertificateSigningRequestStatus': {'f': {'conditions': {'k': ['type'], 'l': 'g', 't': 'map'}}},
- 'certificates.v1.ClusterTrustBundle': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'certificates.v1.PodCertificateRequest': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                                 'status': {'r': 'certificates.v1.PodCertificateRequestStatus'}}},
- 'certificates.v1.PodCertificateRequestStatus': {'f': {'conditions': {'k': ['type'], 'l': 'g', 't': 'map'}}},
- 'coordination.v1.Lease': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'core.v1.Affinity': {'f': {'nodeAffinity': {'r': 'core.v1.NodeAffinity'},
-                            'podAffinity': {'r': 'core.v1.PodAffinity'},
-                            'podAntiAffinity': {'r': 'core.v1.PodAntiAffinity'}}},
- 'core.v1.Binding': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}, 'target': {'r': 'core.v1.ObjectReference'}}},
- 'core.v1.CSIPersistentVolumeSource': {'f': {'controllerExpandSecretRef': {'r': 'core.v1.SecretReference'},
-                                             'controllerPublishSecretRef': {'r': 'core.v1.SecretReference'},
-                                             'nodeExpandSecretRef': {'r': 'core.v1.SecretReference'},
-                                             'nodePublishSecretRef': {'r': 'core.v1.SecretReference'},
-                                             'nodeStageSecretRef': {'r': 'core.v1.SecretReference'}}},
- 'core.v1.CSIVolumeSource': {'f': {'nodePublishSecretRef': {'r': 'core.v1.LocalObjectReference'}}},
- 'core.v1.CephFSPersistentVolumeSource': {'f': {'secretRef': {'r': 'core.v1.SecretReference'}}},
- 'core.v1.CephFSVolumeSource': {'f': {'secretRef': {'r': 'core.v1.LocalObjectReference'}}},
- 'core.v1.CinderPersistentVolumeSource': {'f': {'secretRef': {'r': 'core.v1.SecretReference'}}},
- 'core.v1.CinderVolumeSource': {'f': {'secretRef': {'r': 'core.v1.LocalObjectReference'}}},
- 'core.v1.ClusterTrustBundleProjection': {'f': {'labelSelector': {'r': 'meta.v1.LabelSelector'}}},
- 'core.v1.ComponentStatus': {'f': {'conditions': {'k': ['type'], 'l': 'g', 't': 'map'},
-                                   'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'core.v1.ConfigMap': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'core.v1.ConfigMapKeySelector': {'a': 1, 'f': {}},
- 'core.v1.Container': {'f': {'env': {'k': ['name'], 'l': {'r': 'core.v1.EnvVar'}, 't': 'map'},
-                             'ports': {'k': ['containerPort', 'protocol'], 'l': 'g', 't': 'map'},
-                             'resources': {'r': 'core.v1.ResourceRequirements'},
-                             'restartPolicyRules': {'l': {'r': 'core.v1.ContainerRestartRule'}, 't': 'atomic'},
-                             'volumeDevices': {'k': ['devicePath'], 'l': 'g', 't': 'map'},
-                             'volumeMounts': {'k': ['mountPath'], 'l': {'r': 'core.v1.VolumeMount'}, 't': 'map'}}},
- 'core.v1.ContainerRestartRule': {'f': {'exitCodes': {'r': 'core.v1.ContainerRestartRuleOnExitCodes'}}},
- 'core.v1.ContainerRestartRuleOnExitCodes': {'f': {'values': {'l': 'g', 't': 'set'}}},
- 'core.v1.ContainerStatus': {'f': {'allocatedResources': {'m': 'q'},
-                                   'allocatedResourcesStatus': {'k': ['name'],
-                                                                'l': {'r': 'core.v1.ResourceStatus'},
-                                                                't': 'map'},
-                                   'resources': {'r': 'core.v1.ResourceRequirements'},
-                                   'volumeMounts': {'k': ['mountPath'], 'l': 'g', 't': 'map'}}},
- 'core.v1.DownwardAPIProjection': {'f': {'items': {'l': {'r': 'core.v1.DownwardAPIVolumeFile'}, 't': 'atomic'}}},
- 'core.v1.DownwardAPIVolumeFile': {'f': {'fieldRef': {'r': 'core.v1.ObjectFieldSelector'},
-                                         'resourceFieldRef': {'r': 'core.v1.ResourceFieldSelector'}}},
- 'core.v1.DownwardAPIVolumeSource': {'f': {'items': {'l': {'r': 'core.v1.DownwardAPIVolumeFile'}, 't': 'atomic'}}},
- 'core.v1.EmptyDirVolumeSource': {'f': {'sizeLimit': 'q'}},
- 'core.v1.EndpointAddress': {'a': 1, 'f': {'targetRef': {'r': 'core.v1.ObjectReference'}}},
- 'core.v1.EndpointPort': {'a': 1, 'f': {}},
- 'core.v1.EndpointSubset': {'f': {'addresses': {'l': {'r': 'core.v1.EndpointAddress'}, 't': 'atomic'},
-                                  'notReadyAddresses': {'l': {'r': 'core.v1.EndpointAddress'}, 't': 'atomic'},
-                                  'ports': {'l': {'r': 'core.v1.EndpointPort'}, 't': 'atomic'}}},
- 'core.v1.Endpoints': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                             'subsets': {'l': {'r': 'core.v1.EndpointSubset'}, 't': 'atomic'}}},
- 'core.v1.EnvVar': {'f': {'valueFrom': {'r': 'core.v1.EnvVarSource'}}},
- 'core.v1.EnvVarSource': {'f': {'configMapKeyRef': {'r': 'core.v1.ConfigMapKeySelector'},
-                                'fieldRef': {'r': 'core.v1.ObjectFieldSelector'},
-                                'fileKeyRef': {'r': 'core.v1.FileKeySelector'},
-                                'resourceFieldRef': {'r': 'core.v1.ResourceFieldSelector'},
-                                'secretKeyRef': {'r': 'core.v1.SecretKeySelector'}}},
- 'core.v1.EphemeralContainer': {'f': {'env': {'k': ['name'], 'l': {'r': 'core.v1.EnvVar'}, 't': 'map'},
-                                      'ports': {'k': ['containerPort', 'protocol'], 'l': 'g', 't': 'map'},
-                                      'resources': {'r': 'core.v1.ResourceRequirements'},
-                                      'restartPolicyRules': {'l': {'r': 'core.v1.ContainerRestartRule'},
-                                                             't': 'atomic'},
-                                      'volumeDevices': {'k': ['devicePath'], 'l': 'g', 't': 'map'},
-                                      'volumeMounts': {'k': ['mountPath'],
-                                                       'l': {'r': 'core.v1.VolumeMount'},
-                                                       't': 'map'}}},
- 'core.v1.EphemeralVolumeSource': {'f': {'volumeClaimTemplate': {'r': 'core.v1.PersistentVolumeClaimTemplate'}}},
- 'core.v1.Event': {'f': {'involvedObject': {'r': 'core.v1.ObjectReference'},
-                         'metadata': {'r': 'meta.v1.ObjectMeta'},
-                         'related': {'r': 'core.v1.ObjectReference'}}},
- 'core.v1.EvictionResponder': {'a': 1, 'f': {}},
- 'core.v1.FileKeySelector': {'a': 1, 'f': {}},
- 'core.v1.FlexPersistentVolumeSource': {'f': {'secretRef': {'r': 'core.v1.SecretReference'}}},
- 'core.v1.FlexVolumeSource': {'f': {'secretRef': {'r': 'core.v1.LocalObjectReference'}}},
- 'core.v1.ISCSIPersistentVolumeSource': {'f': {'secretRef': {'r': 'core.v1.SecretReference'}}},
- 'core.v1.ISCSIVolumeSource': {'f': {'secretRef': {'r': 'core.v1.LocalObjectReference'}}},
- 'core.v1.LimitRange': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}, 'spec': {'r': 'core.v1.LimitRangeSpec'}}},
- 'core.v1.LimitRangeItem': {'f': {'default': {'m': 'q'},
-                                  'defaultRequest': {'m': 'q'},
-                                  'max': {'m': 'q'},
-                                  'maxLimitRequestRatio': {'m': 'q'},
-                                  'min': {'m': 'q'}}},
- 'core.v1.LimitRangeSpec': {'f': {'limits': {'l': {'r': 'core.v1.LimitRangeItem'}, 't': 'atomic'}}},
- 'core.v1.LocalObjectReference': {'a': 1, 'f': {}},
- 'core.v1.Namespace': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}, 'status': {'r': 'core.v1.NamespaceStatus'}}},
- 'core.v1.NamespaceStatus': {'f': {'conditions': {'k': ['type'], 'l': 'g', 't': 'map'}}},
- 'core.v1.Node': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                        'spec': {'r': 'core.v1.NodeSpec'},
-                        'status': {'r': 'core.v1.NodeStatus'}}},
- 'core.v1.NodeAffinity': {'f': {'preferredDuringSchedulingIgnoredDuringExecution': {'l': {'r': 'core.v1.PreferredSchedulingTerm'},
-                                                                                    't': 'atomic'},
-                                'requiredDuringSchedulingIgnoredDuringExecution': {'r': 'core.v1.NodeSelector'}}},
- 'core.v1.NodeAllocatableMappedResources': {'f': {'quantity': 'q'}},
- 'core.v1.NodeAllocatableOverheadResources': {'f': {'perContainer': 'q', 'perPod': 'q'}},
- 'core.v1.NodeAllocatableResourceClaimStatus': {'f': {'containers': {'l': 'g', 't': 'set'},
-                                                      'mapping': {'k': ['name'],
-                                                                  'l': {'r': 'core.v1.NodeAllocatableMappedResources'},
-                                                                  't': 'map'},
-                                                      'overhead': {'k': ['name'],
-                                                                   'l': {'r': 'core.v1.NodeAllocatableOverheadResources'},
-                                                                   't': 'map'}}},
- 'core.v1.NodePodPreemptionPolicy': {'f': {'disableResizePreemption': {'l': 'g', 't': 'set'}}},
- 'core.v1.NodeSelector': {'a': 1,
-                          'f': {'nodeSelectorTerms': {'l': {'r': 'core.v1.NodeSelectorTerm'}, 't': 'atomic'}}},
- 'core.v1.NodeSelectorTerm': {'a': 1, 'f': {}},
- 'core.v1.NodeSpec': {'f': {'podCIDRs': {'l': 'g', 't': 'set'},
-                            'podPreemptionPolicy': {'r': 'core.v1.NodePodPreemptionPolicy'}}},
- 'core.v1.NodeStatus': {'f': {'addresses': {'k': ['type'], 'l': 'g', 't': 'map'},
-                              'allocatable': {'m': 'q'},
-                              'capacity': {'m': 'q'},
-                              'conditions': {'k': ['type'], 'l': 'g', 't': 'map'}}},
- 'core.v1.ObjectFieldSelector': {'a': 1, 'f': {}},
- 'core.v1.ObjectReference': {'a': 1, 'f': {}},
- 'core.v1.PersistentVolume': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                    'spec': {'r': 'core.v1.PersistentVolumeSpec'}}},
- 'core.v1.PersistentVolumeClaim': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                         'spec': {'r': 'core.v1.PersistentVolumeClaimSpec'},
-                                         'status': {'r': 'core.v1.PersistentVolumeClaimStatus'}}},
- 'core.v1.PersistentVolumeClaimSpec': {'f': {'dataSource': {'r': 'core.v1.TypedLocalObjectReference'},
-                                             'resources': {'r': 'core.v1.VolumeResourceRequirements'},
-                                             'selector': {'r': 'meta.v1.LabelSelector'}}},
- 'core.v1.PersistentVolumeClaimStatus': {'f': {'allocatedResources': {'m': 'q'},
-                                               'capacity': {'m': 'q'},
-                                               'conditions': {'k': ['type'], 'l': 'g', 't': 'map'},
-                                               'healthStatus': {'r': 'core.v1.VolumeHealthStatus'}}},
- 'core.v1.PersistentVolumeClaimTemplate': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                                 'spec': {'r': 'core.v1.PersistentVolumeClaimSpec'}}},
- 'core.v1.PersistentVolumeSpec': {'f': {'capacity': {'m': 'q'},
-                                        'cephfs': {'r': 'core.v1.CephFSPersistentVolumeSource'},
-                                        'cinder': {'r': 'core.v1.CinderPersistentVolumeSource'},
-                                        'claimRef': {'r': 'core.v1.ObjectReference'},
-                                        'csi': {'r': 'core.v1.CSIPersistentVolumeSource'},
-                                        'flexVolume': {'r': 'core.v1.FlexPersistentVolumeSource'},
-                                        'iscsi': {'r': 'core.v1.ISCSIPersistentVolumeSource'},
-                                        'nodeAffinity': {'r': 'core.v1.VolumeNodeAffinity'},
-                                        'rbd': {'r': 'core.v1.RBDPersistentVolumeSource'},
-                                        'scaleIO': {'r': 'core.v1.ScaleIOPersistentVolumeSource'},
-                                        'storageos': {'r': 'core.v1.StorageOSPersistentVolumeSource'}}},
- 'core.v1.Pod': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                       'spec': {'r': 'core.v1.PodSpec'},
-                       'status': {'r': 'core.v1.PodStatus'}}},
- 'core.v1.PodAffinity': {'f': {'preferredDuringSchedulingIgnoredDuringExecution': {'l': {'r': 'core.v1.WeightedPodAffinityTerm'},
-                                                                                   't': 'atomic'},
-                               'requiredDuringSchedulingIgnoredDuringExecution': {'l': {'r': 'core.v1.PodAffinityTerm'},
-                                                                                  't': 'atomic'}}},
- 'core.v1.PodAffinityTerm': {'f': {'labelSelector': {'r': 'meta.v1.LabelSelector'},
-                                   'namespaceSelector': {'r': 'meta.v1.LabelSelector'}}},
- 'core.v1.PodAntiAffinity': {'f': {'preferredDuringSchedulingIgnoredDuringExecution': {'l': {'r': 'core.v1.WeightedPodAffinityTerm'},
-                                                                                       't': 'atomic'},
-                                   'requiredDuringSchedulingIgnoredDuringExecution': {'l': {'r': 'core.v1.PodAffinityTerm'},
-                                                                                      't': 'atomic'}}},
- 'core.v1.PodSpec': {'f': {'affinity': {'r': 'core.v1.Affinity'},
-                           'containers': {'k': ['name'], 'l': {'r': 'core.v1.Container'}, 't': 'map'},
-                           'ephemeralContainers': {'k': ['name'],
-                                                   'l': {'r': 'core.v1.EphemeralContainer'},
-                                                   't': 'map'},
-                           'evictionResponders': {'k': ['name'], 'l': {'r': 'core.v1.EvictionResponder'}, 't': 'map'},
-                           'hostAliases': {'k': ['ip'], 'l': 'g', 't': 'map'},
-                           'imagePullSecrets': {'k': ['name'],
-                                                'l': {'r': 'core.v1.LocalObjectReference'},
-                                                't': 'map'},
-                           'initContainers': {'k': ['name'], 'l': {'r': 'core.v1.Container'}, 't': 'map'},
-                           'nodeSelector': {'a': 1, 'm': 'g'},
-                           'overhead': {'m': 'q'},
-                           'resourceClaims': {'k': ['name'], 'l': 'g', 't': 'map'},
-                           'resources': {'r': 'core.v1.ResourceRequirements'},
-                           'schedulingGates': {'k': ['name'], 'l': 'g', 't': 'map'},
-                           'topologySpreadConstraints': {'k': ['topologyKey', 'whenUnsatisfiable'],
-                                                         'l': {'r': 'core.v1.TopologySpreadConstraint'},
-                                                         't': 'map'},
-                           'volumes': {'k': ['name'], 'l': {'r': 'core.v1.Volume'}, 't': 'map'}}},
- 'core.v1.PodStatus': {'f': {'allocatedResources': {'m': 'q'},
-                             'conditions': {'k': ['type'], 'l': 'g', 't': 'map'},
-                             'containerStatuses': {'l': {'r': 'core.v1.ContainerStatus'}, 't': 'atomic'},
-                             'ephemeralContainerStatuses': {'l': {'r': 'core.v1.ContainerStatus'}, 't': 'atomic'},
-                             'initContainerStatuses': {'l': {'r': 'core.v1.ContainerStatus'}, 't': 'atomic'},
-                             'nodeAllocatableResourceClaimStatuses': {'k': ['resourceClaimName'],
-                                                                      'l': {'r': 'core.v1.NodeAllocatableResourceClaimStatus'},
-                                                                      't': 'map'},
-                             'podIPs': {'k': ['ip'], 'l': 'g', 't': 'map'},
-                             'resourceClaimStatuses': {'k': ['name'], 'l': 'g', 't': 'map'},
-                             'resources': {'r': 'core.v1.ResourceRequirements'},
-                             'volumeHealth': {'k': ['name'], 'l': {'r': 'core.v1.PodVolumeHealth'}, 't': 'map'}}},
- 'core.v1.PodTemplate': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                               'template': {'r': 'core.v1.PodTemplateSpec'}}},
- 'core.v1.PodTemplateSpec': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}, 'spec': {'r': 'core.v1.PodSpec'}}},
- 'core.v1.PodVolumeHealth': {'f': {'healthConditions': {'k': ['status', 'reason'], 'l': 'g', 't': 'map'}}},
- 'core.v1.PreferredSchedulingTerm': {'f': {'preference': {'r': 'core.v1.NodeSelectorTerm'}}},
- 'core.v1.ProjectedVolumeSource': {'f': {'sources': {'l': {'r': 'core.v1.VolumeProjection'}, 't': 'atomic'}}},
- 'core.v1.RBDPersistentVolumeSource': {'f': {'secretRef': {'r': 'core.v1.SecretReference'}}},
- 'core.v1.RBDVolumeSource': {'f': {'secretRef': {'r': 'core.v1.LocalObjectReference'}}},
- 'core.v1.ReplicationController': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                         'spec': {'r': 'core.v1.ReplicationControllerSpec'},
-                                         'status': {'r': 'core.v1.ReplicationControllerStatus'}}},
- 'core.v1.ReplicationControllerSpec': {'f': {'selector': {'a': 1, 'm': 'g'},
-                                             'template': {'r': 'core.v1.PodTemplateSpec'}}},
- 'core.v1.ReplicationControllerStatus': {'f': {'conditions': {'k': ['type'], 'l': 'g', 't': 'map'}}},
- 'core.v1.ResourceFieldSelector': {'a': 1, 'f': {'divisor': 'q'}},
- 'core.v1.ResourceQuota': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                 'spec': {'r': 'core.v1.ResourceQuotaSpec'},
-                                 'status': {'r': 'core.v1.ResourceQuotaStatus'}}},
- 'core.v1.ResourceQuotaSpec': {'f': {'hard': {'m': 'q'}, 'scopeSelector': {'r': 'core.v1.ScopeSelector'}}},
- 'core.v1.ResourceQuotaStatus': {'f': {'hard': {'m': 'q'}, 'used': {'m': 'q'}}},
- 'core.v1.ResourceRequirements': {'f': {'claims': {'k': ['name'], 'l': 'g', 't': 'map'},
-                                        'limits': {'m': 'q'},
-                                        'requests': {'m': 'q'}}},
- 'core.v1.ResourceStatus': {'f': {'resources': {'k': ['resourceID'], 'l': 'g', 't': 'map'}}},
- 'core.v1.ScaleIOPersistentVolumeSource': {'f': {'secretRef': {'r': 'core.v1.SecretReference'}}},
- 'core.v1.ScaleIOVolumeSource': {'f': {'secretRef': {'r': 'core.v1.LocalObjectReference'}}},
- 'core.v1.ScopeSelector': {'a': 1, 'f': {}},
- 'core.v1.Secret': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'core.v1.SecretKeySelector': {'a': 1, 'f': {}},
- 'core.v1.SecretReference': {'a': 1, 'f': {}},
- 'core.v1.Service': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                           'spec': {'r': 'core.v1.ServiceSpec'},
-                           'status': {'r': 'core.v1.ServiceStatus'}}},
- 'core.v1.ServiceAccount': {'f': {'imagePullSecrets': {'l': {'r': 'core.v1.LocalObjectReference'}, 't': 'atomic'},
-                                  'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                  'secrets': {'k': ['name'], 'l': {'r': 'core.v1.ObjectReference'}, 't': 'map'}}},
- 'core.v1.ServiceSpec': {'f': {'ports': {'k': ['port', 'protocol'], 'l': 'g', 't': 'map'},
-                               'selector': {'a': 1, 'm': 'g'}}},
- 'core.v1.ServiceStatus': {'f': {'conditions': {'k': ['type'], 'l': 'g', 't': 'map'}}},
- 'core.v1.StorageOSPersistentVolumeSource': {'f': {'secretRef': {'r': 'core.v1.ObjectReference'}}},
- 'core.v1.StorageOSVolumeSource': {'f': {'secretRef': {'r': 'core.v1.LocalObjectReference'}}},
- 'core.v1.TopologySelectorTerm': {'a': 1, 'f': {}},
- 'core.v1.TopologySpreadConstraint': {'f': {'labelSelector': {'r': 'meta.v1.LabelSelector'}}},
- 'core.v1.TypedLocalObjectReference': {'a': 1, 'f': {}},
- 'core.v1.Volume': {'f': {'cephfs': {'r': 'core.v1.CephFSVolumeSource'},
-                          'cinder': {'r': 'core.v1.CinderVolumeSource'},
-                          'csi': {'r': 'core.v1.CSIVolumeSource'},
-                          'downwardAPI': {'r': 'core.v1.DownwardAPIVolumeSource'},
-                          'emptyDir': {'r': 'core.v1.EmptyDirVolumeSource'},
-                          'ephemeral': {'r': 'core.v1.EphemeralVolumeSource'},
-                          'flexVolume': {'r': 'core.v1.FlexVolumeSource'},
-                          'iscsi': {'r': 'core.v1.ISCSIVolumeSource'},
-                          'projected': {'r': 'core.v1.ProjectedVolumeSource'},
-                          'rbd': {'r': 'core.v1.RBDVolumeSource'},
-                          'scaleIO': {'r': 'core.v1.ScaleIOVolumeSource'},
-                          'storageos': {'r': 'core.v1.StorageOSVolumeSource'}}},
- 'core.v1.VolumeHealthStatus': {'f': {'healthConditions': {'k': ['status', 'reason'], 'l': 'g', 't': 'map'}}},
- 'core.v1.VolumeMount': {'f': {'bindMountOptions': {'l': 'g', 't': 'set'}}},
- 'core.v1.VolumeNodeAffinity': {'f': {'required': {'r': 'core.v1.NodeSelector'}}},
- 'core.v1.VolumeProjection': {'f': {'clusterTrustBundle': {'r': 'core.v1.ClusterTrustBundleProjection'},
-                                    'downwardAPI': {'r': 'core.v1.DownwardAPIProjection'}}},
- 'core.v1.VolumeResourceRequirements': {'f': {'limits': {'m': 'q'}, 'requests': {'m': 'q'}}},
- 'core.v1.WeightedPodAffinityTerm': {'f': {'podAffinityTerm': {'r': 'core.v1.PodAffinityTerm'}}},
- 'discovery.v1.Endpoint': {'f': {'addresses': {'l': 'g', 't': 'set'}, 'targetRef': {'r': 'core.v1.ObjectReference'}}},
- 'discovery.v1.EndpointPort': {'a': 1, 'f': {}},
- 'discovery.v1.EndpointSlice': {'f': {'endpoints': {'l': {'r': 'discovery.v1.Endpoint'}, 't': 'atomic'},
-                                      'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                      'ports': {'l': {'r': 'discovery.v1.EndpointPort'}, 't': 'atomic'}}},
- 'events.v1.Event': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                           'regarding': {'r': 'core.v1.ObjectReference'},
-                           'related': {'r': 'core.v1.ObjectReference'}}},
- 'flowcontrol.v1.FlowSchema': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                     'spec': {'r': 'flowcontrol.v1.FlowSchemaSpec'},
-                                     'status': {'r': 'flowcontrol.v1.FlowSchemaStatus'}}},
- 'flowcontrol.v1.FlowSchemaSpec': {'f': {'rules': {'l': {'r': 'flowcontrol.v1.PolicyRulesWithSubjects'},
-                                                   't': 'atomic'}}},
- 'flowcontrol.v1.FlowSchemaStatus': {'f': {'conditions': {'k': ['type'], 'l': 'g', 't': 'map'}}},
- 'flowcontrol.v1.NonResourcePolicyRule': {'f': {'nonResourceURLs': {'l': 'g', 't': 'set'},
-                                                'verbs': {'l': 'g', 't': 'set'}}},
- 'flowcontrol.v1.PolicyRulesWithSubjects': {'f': {'nonResourceRules': {'l': {'r': 'flowcontrol.v1.NonResourcePolicyRule'},
-                                                                       't': 'atomic'},
-                                                  'resourceRules': {'l': {'r': 'flowcontrol.v1.ResourcePolicyRule'},
-                                                                    't': 'atomic'}}},
- 'flowcontrol.v1.PriorityLevelConfiguration': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                                     'status': {'r': 'flowcontrol.v1.PriorityLevelConfigurationStatus'}}},
- 'flowcontrol.v1.PriorityLevelConfigurationStatus': {'f': {'conditions': {'k': ['type'], 'l': 'g', 't': 'map'}}},
- 'flowcontrol.v1.ResourcePolicyRule': {'f': {'apiGroups': {'l': 'g', 't': 'set'},
-                                             'namespaces': {'l': 'g', 't': 'set'},
-                                             'resources': {'l': 'g', 't': 'set'},
-                                             'verbs': {'l': 'g', 't': 'set'}}},
- 'meta.v1.LabelSelector': {'a': 1, 'f': {}},
- 'meta.v1.ObjectMeta': {'f': {'finalizers': {'l': 'g', 't': 'set'},
-                              'ownerReferences': {'k': ['uid'], 'l': {'r': 'meta.v1.OwnerReference'}, 't': 'map'}}},
- 'meta.v1.OwnerReference': {'a': 1, 'f': {}},
- 'networking.v1.HTTPIngressPath': {'f': {'backend': {'r': 'networking.v1.IngressBackend'}}},
- 'networking.v1.HTTPIngressRuleValue': {'f': {'paths': {'l': {'r': 'networking.v1.HTTPIngressPath'}, 't': 'atomic'}}},
- 'networking.v1.IPAddress': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'networking.v1.Ingress': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                 'spec': {'r': 'networking.v1.IngressSpec'}}},
- 'networking.v1.IngressBackend': {'f': {'resource': {'r': 'core.v1.TypedLocalObjectReference'},
-                                        'service': {'r': 'networking.v1.IngressServiceBackend'}}},
- 'networking.v1.IngressClass': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'networking.v1.IngressRule': {'f': {'http': {'r': 'networking.v1.HTTPIngressRuleValue'}}},
- 'networking.v1.IngressServiceBackend': {'f': {'port': {'r': 'networking.v1.ServiceBackendPort'}}},
- 'networking.v1.IngressSpec': {'f': {'defaultBackend': {'r': 'networking.v1.IngressBackend'},
-                                     'rules': {'l': {'r': 'networking.v1.IngressRule'}, 't': 'atomic'}}},
- 'networking.v1.NetworkPolicy': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                       'spec': {'r': 'networking.v1.NetworkPolicySpec'}}},
- 'networking.v1.NetworkPolicyEgressRule': {'f': {'to': {'l': {'r': 'networking.v1.NetworkPolicyPeer'},
-                                                        't': 'atomic'}}},
- 'networking.v1.NetworkPolicyIngressRule': {'f': {'from': {'l': {'r': 'networking.v1.NetworkPolicyPeer'},
-                                                           't': 'atomic'}}},
- 'networking.v1.NetworkPolicyPeer': {'f': {'namespaceSelector': {'r': 'meta.v1.LabelSelector'},
-                                           'podSelector': {'r': 'meta.v1.LabelSelector'}}},
- 'networking.v1.NetworkPolicySpec': {'f': {'egress': {'l': {'r': 'networking.v1.NetworkPolicyEgressRule'},
-                                                      't': 'atomic'},
-                                           'ingress': {'l': {'r': 'networking.v1.NetworkPolicyIngressRule'},
-                                                       't': 'atomic'},
-                                           'podSelector': {'r': 'meta.v1.LabelSelector'}}},
- 'networking.v1.ServiceBackendPort': {'a': 1, 'f': {}},
- 'networking.v1.ServiceCIDR': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                     'status': {'r': 'networking.v1.ServiceCIDRStatus'}}},
- 'networking.v1.ServiceCIDRStatus': {'f': {'conditions': {'k': ['type'], 'l': 'g', 't': 'map'}}},
- 'node.v1.Overhead': {'f': {'podFixed': {'m': 'q'}}},
- 'node.v1.RuntimeClass': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                'overhead': {'r': 'node.v1.Overhead'},
-                                'scheduling': {'r': 'node.v1.Scheduling'}}},
- 'node.v1.Scheduling': {'f': {'nodeSelector': {'a': 1, 'm': 'g'}}},
- 'policy.v1.Eviction': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'policy.v1.PodDisruptionBudget': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                         'spec': {'r': 'policy.v1.PodDisruptionBudgetSpec'},
-                                         'status': {'r': 'policy.v1.PodDisruptionBudgetStatus'}}},
- 'policy.v1.PodDisruptionBudgetSpec': {'f': {'selector': {'r': 'meta.v1.LabelSelector'}}},
- 'policy.v1.PodDisruptionBudgetStatus': {'f': {'conditions': {'k': ['type'], 'l': 'g', 't': 'map'}}},
- 'rbac.v1.AggregationRule': {'f': {'clusterRoleSelectors': {'l': {'r': 'meta.v1.LabelSelector'}, 't': 'atomic'}}},
- 'rbac.v1.ClusterRole': {'f': {'aggregationRule': {'r': 'rbac.v1.AggregationRule'},
-                               'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'rbac.v1.ClusterRoleBinding': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                      'roleRef': {'r': 'rbac.v1.RoleRef'},
-                                      'subjects': {'l': {'r': 'rbac.v1.Subject'}, 't': 'atomic'}}},
- 'rbac.v1.Role': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'rbac.v1.RoleBinding': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                               'roleRef': {'r': 'rbac.v1.RoleRef'},
-                               'subjects': {'l': {'r': 'rbac.v1.Subject'}, 't': 'atomic'}}},
- 'rbac.v1.RoleRef': {'a': 1, 'f': {}},
- 'rbac.v1.Subject': {'a': 1, 'f': {}},
- 'resource.v1.AllocatedDeviceStatus': {'f': {'conditions': {'k': ['type'], 'l': 'g', 't': 'map'}}},
- 'resource.v1.AllocationResult': {'f': {'devices': {'r': 'resource.v1.DeviceAllocationResult'},
-                                        'nodeSelector': {'r': 'core.v1.NodeSelector'}}},
- 'resource.v1.CapacityRequestPolicy': {'f': {'default': 'q',
-                                             'validRange': {'r': 'resource.v1.CapacityRequestPolicyRange'},
-                                             'validValues': {'l': 'q', 't': 'atomic'}}},
- 'resource.v1.CapacityRequestPolicyRange': {'f': {'max': 'q', 'min': 'q', 'step': 'q'}},
- 'resource.v1.CapacityRequirements': {'f': {'requests': {'m': 'q'}}},
- 'resource.v1.Counter': {'f': {'value': 'q'}},
- 'resource.v1.CounterSet': {'f': {'counters': {'m': {'r': 'resource.v1.Counter'}}}},
- 'resource.v1.Device': {'f': {'capacity': {'m': {'r': 'resource.v1.DeviceCapacity'}},
-                              'consumesCounters': {'l': {'r': 'resource.v1.DeviceCounterConsumption'}, 't': 'atomic'},
-                              'nodeAllocatableResources': {'m': {'r': 'resource.v1.NodeAllocatableResource'}},
-                              'nodeSelector': {'r': 'core.v1.NodeSelector'}}},
- 'resource.v1.DeviceAllocationResult': {'f': {'results': {'l': {'r': 'resource.v1.DeviceRequestAllocationResult'},
-                                                          't': 'atomic'}}},
- 'resource.v1.DeviceCapacity': {'f': {'requestPolicy': {'r': 'resource.v1.CapacityRequestPolicy'}, 'value': 'q'}},
- 'resource.v1.DeviceClaim': {'f': {'requests': {'l': {'r': 'resource.v1.DeviceRequest'}, 't': 'atomic'}}},
- 'resource.v1.DeviceClass': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'resource.v1.DeviceCounterConsumption': {'f': {'counters': {'m': {'r': 'resource.v1.Counter'}}}},
- 'resource.v1.DeviceRequest': {'f': {'exactly': {'r': 'resource.v1.ExactDeviceRequest'},
-                                     'firstAvailable': {'l': {'r': 'resource.v1.DeviceSubRequest'}, 't': 'atomic'}}},
- 'resource.v1.DeviceRequestAllocationResult': {'f': {'consumedCapacity': {'m': 'q'},
-                                                     'skipNodeOperations': {'l': 'g', 't': 'set'}}},
- 'resource.v1.DeviceSubRequest': {'f': {'capacity': {'r': 'resource.v1.CapacityRequirements'}}},
- 'resource.v1.DeviceTaintRule': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                       'status': {'r': 'resource.v1.DeviceTaintRuleStatus'}}},
- 'resource.v1.DeviceTaintRuleStatus': {'f': {'conditions': {'k': ['type'], 'l': 'g', 't': 'map'}}},
- 'resource.v1.ExactDeviceRequest': {'f': {'capacity': {'r': 'resource.v1.CapacityRequirements'}}},
- 'resource.v1.NodeAllocatableMapping': {'f': {'capacityMultiplier': 'q', 'deviceMultiplier': 'q'}},
- 'resource.v1.NodeAllocatableOverhead': {'f': {'perContainer': 'q', 'perPod': 'q'}},
- 'resource.v1.NodeAllocatableResource': {'f': {'mapping': {'r': 'resource.v1.NodeAllocatableMapping'},
-                                               'overhead': {'r': 'resource.v1.NodeAllocatableOverhead'}}},
- 'resource.v1.ResourceClaim': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                     'spec': {'r': 'resource.v1.ResourceClaimSpec'},
-                                     'status': {'r': 'resource.v1.ResourceClaimStatus'}}},
- 'resource.v1.ResourceClaimSpec': {'f': {'devices': {'r': 'resource.v1.DeviceClaim'}}},
- 'resource.v1.ResourceClaimStatus': {'f': {'allocation': {'r': 'resource.v1.AllocationResult'},
-                                           'devices': {'k': ['driver', 'device', 'pool', 'shareID'],
-                                                       'l': {'r': 'resource.v1.AllocatedDeviceStatus'},
-                                                       't': 'map'},
-                                           'reservedFor': {'k': ['uid'], 'l': 'g', 't': 'map'}}},
- 'resource.v1.ResourceClaimTemplate': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                             'spec': {'r': 'resource.v1.ResourceClaimTemplateSpec'}}},
- 'resource.v1.ResourceClaimTemplateSpec': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                                 'spec': {'r': 'resource.v1.ResourceClaimSpec'}}},
- 'resource.v1.ResourceSlice': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                     'spec': {'r': 'resource.v1.ResourceSliceSpec'}}},
- 'resource.v1.ResourceSliceSpec': {'f': {'devices': {'l': {'r': 'resource.v1.Device'}, 't': 'atomic'},
-                                         'nodeSelector': {'r': 'core.v1.NodeSelector'},
-                                         'sharedCounters': {'l': {'r': 'resource.v1.CounterSet'}, 't': 'atomic'},
-                                         'skipNodeOperations': {'l': 'g', 't': 'set'}}},
- 'scheduling.v1.PriorityClass': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'storage.v1.CSIDriver': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}, 'spec': {'r': 'storage.v1.CSIDriverSpec'}}},
- 'storage.v1.CSIDriverSpec': {'f': {'volumeLifecycleModes': {'l': 'g', 't': 'set'}}},
- 'storage.v1.CSINode': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                              'spec': {'r': 'storage.v1.CSINodeSpec'},
-                              'status': {'r': 'storage.v1.CSINodeStatus'}}},
- 'storage.v1.CSINodeSpec': {'f': {'drivers': {'k': ['name'], 'l': 'g', 't': 'map'}}},
- 'storage.v1.CSINodeStatus': {'f': {'storageHealth': {'k': ['name'], 'l': 'g', 't': 'map'}}},
- 'storage.v1.CSIStorageCapacity': {'f': {'capacity': 'q',
-                                         'maximumVolumeSize': 'q',
-                                         'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                         'nodeTopology': {'r': 'meta.v1.LabelSelector'}}},
- 'storage.v1.StorageClass': {'f': {'allowedTopologies': {'l': {'r': 'core.v1.TopologySelectorTerm'}, 't': 'atomic'},
-                                   'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'storage.v1.VolumeAttachment': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                       'spec': {'r': 'storage.v1.VolumeAttachmentSpec'}}},
- 'storage.v1.VolumeAttachmentSource': {'f': {'inlineVolumeSpec': {'r': 'core.v1.PersistentVolumeSpec'}}},
- 'storage.v1.VolumeAttachmentSpec': {'f': {'source': {'r': 'storage.v1.VolumeAttachmentSource'}}},
- 'storage.v1.VolumeAttributesClass': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'}}},
- 'storagemigration.v1.StorageVersionMigration': {'f': {'metadata': {'r': 'meta.v1.ObjectMeta'},
-                                                       'status': {'r': 'storagemigration.v1.StorageVersionMigrationStatus'}}},
- 'storagemigration.v1.StorageVersionMigrationStatus': {'f': {'conditions': {'k': ['type'], 'l': 'g', 't': 'map'}}}}
+DEFINITIONS = {
+    "admissionregistration.v1.MatchResources": {
+        "a": 1,
+        "f": {
+            "excludeResourceRules": {
+                "l": {
+                    "r": "admissionregistration.v1.NamedRuleWithOperations"
+                },
+                "t": "atomic"
+            },
+            "namespaceSelector": {
+                "r": "meta.v1.LabelSelector"
+            },
+            "objectSelector": {
+                "r": "meta.v1.LabelSelector"
+            },
+            "resourceRules": {
+                "l": {
+                    "r": "admissionregistration.v1.NamedRuleWithOperations"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "admissionregistration.v1.MutatingAdmissionPolicy": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "admissionregistration.v1.MutatingAdmissionPolicySpec"
+            }
+        }
+    },
+    "admissionregistration.v1.MutatingAdmissionPolicyBinding": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "admissionregistration.v1.MutatingAdmissionPolicyBindingSpec"
+            }
+        }
+    },
+    "admissionregistration.v1.MutatingAdmissionPolicyBindingSpec": {
+        "f": {
+            "matchResources": {
+                "r": "admissionregistration.v1.MatchResources"
+            },
+            "paramRef": {
+                "r": "admissionregistration.v1.ParamRef"
+            }
+        }
+    },
+    "admissionregistration.v1.MutatingAdmissionPolicySpec": {
+        "f": {
+            "matchConditions": {
+                "k": [
+                    "name"
+                ],
+                "l": "g",
+                "t": "map"
+            },
+            "matchConstraints": {
+                "r": "admissionregistration.v1.MatchResources"
+            },
+            "paramKind": {
+                "r": "admissionregistration.v1.ParamKind"
+            },
+            "variables": {
+                "l": {
+                    "r": "admissionregistration.v1.Variable"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "admissionregistration.v1.MutatingWebhook": {
+        "f": {
+            "matchConditions": {
+                "k": [
+                    "name"
+                ],
+                "l": "g",
+                "t": "map"
+            },
+            "namespaceSelector": {
+                "r": "meta.v1.LabelSelector"
+            },
+            "objectSelector": {
+                "r": "meta.v1.LabelSelector"
+            }
+        }
+    },
+    "admissionregistration.v1.MutatingWebhookConfiguration": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "webhooks": {
+                "k": [
+                    "name"
+                ],
+                "l": {
+                    "r": "admissionregistration.v1.MutatingWebhook"
+                },
+                "t": "map"
+            }
+        }
+    },
+    "admissionregistration.v1.NamedRuleWithOperations": {
+        "a": 1,
+        "f": {}
+    },
+    "admissionregistration.v1.ParamKind": {
+        "a": 1,
+        "f": {}
+    },
+    "admissionregistration.v1.ParamRef": {
+        "a": 1,
+        "f": {
+            "selector": {
+                "r": "meta.v1.LabelSelector"
+            }
+        }
+    },
+    "admissionregistration.v1.ValidatingAdmissionPolicy": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "admissionregistration.v1.ValidatingAdmissionPolicySpec"
+            },
+            "status": {
+                "r": "admissionregistration.v1.ValidatingAdmissionPolicyStatus"
+            }
+        }
+    },
+    "admissionregistration.v1.ValidatingAdmissionPolicyBinding": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "admissionregistration.v1.ValidatingAdmissionPolicyBindingSpec"
+            }
+        }
+    },
+    "admissionregistration.v1.ValidatingAdmissionPolicyBindingSpec": {
+        "f": {
+            "matchResources": {
+                "r": "admissionregistration.v1.MatchResources"
+            },
+            "paramRef": {
+                "r": "admissionregistration.v1.ParamRef"
+            },
+            "validationActions": {
+                "l": "g",
+                "t": "set"
+            }
+        }
+    },
+    "admissionregistration.v1.ValidatingAdmissionPolicySpec": {
+        "f": {
+            "matchConditions": {
+                "k": [
+                    "name"
+                ],
+                "l": "g",
+                "t": "map"
+            },
+            "matchConstraints": {
+                "r": "admissionregistration.v1.MatchResources"
+            },
+            "paramKind": {
+                "r": "admissionregistration.v1.ParamKind"
+            },
+            "variables": {
+                "k": [
+                    "name"
+                ],
+                "l": {
+                    "r": "admissionregistration.v1.Variable"
+                },
+                "t": "map"
+            }
+        }
+    },
+    "admissionregistration.v1.ValidatingAdmissionPolicyStatus": {
+        "f": {
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "admissionregistration.v1.ValidatingWebhook": {
+        "f": {
+            "matchConditions": {
+                "k": [
+                    "name"
+                ],
+                "l": "g",
+                "t": "map"
+            },
+            "namespaceSelector": {
+                "r": "meta.v1.LabelSelector"
+            },
+            "objectSelector": {
+                "r": "meta.v1.LabelSelector"
+            }
+        }
+    },
+    "admissionregistration.v1.ValidatingWebhookConfiguration": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "webhooks": {
+                "k": [
+                    "name"
+                ],
+                "l": {
+                    "r": "admissionregistration.v1.ValidatingWebhook"
+                },
+                "t": "map"
+            }
+        }
+    },
+    "admissionregistration.v1.Variable": {
+        "a": 1,
+        "f": {}
+    },
+    "apiextensions.v1.CustomResourceDefinition": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "apiextensions.v1.CustomResourceDefinitionSpec"
+            },
+            "status": {
+                "r": "apiextensions.v1.CustomResourceDefinitionStatus"
+            }
+        }
+    },
+    "apiextensions.v1.CustomResourceDefinitionSpec": {
+        "f": {
+            "versions": {
+                "l": {
+                    "r": "apiextensions.v1.CustomResourceDefinitionVersion"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "apiextensions.v1.CustomResourceDefinitionStatus": {
+        "f": {
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "apiextensions.v1.CustomResourceDefinitionVersion": {
+        "f": {
+            "schema": {
+                "r": "apiextensions.v1.CustomResourceValidation"
+            }
+        }
+    },
+    "apiextensions.v1.CustomResourceValidation": {
+        "f": {
+            "openAPIV3Schema": {
+                "r": "apiextensions.v1.JSONSchemaProps"
+            }
+        }
+    },
+    "apiextensions.v1.JSONSchemaProps": {
+        "f": {
+            "allOf": {
+                "l": {
+                    "r": "apiextensions.v1.JSONSchemaProps"
+                },
+                "t": "atomic"
+            },
+            "anyOf": {
+                "l": {
+                    "r": "apiextensions.v1.JSONSchemaProps"
+                },
+                "t": "atomic"
+            },
+            "definitions": {
+                "m": {
+                    "r": "apiextensions.v1.JSONSchemaProps"
+                }
+            },
+            "not": {
+                "r": "apiextensions.v1.JSONSchemaProps"
+            },
+            "oneOf": {
+                "l": {
+                    "r": "apiextensions.v1.JSONSchemaProps"
+                },
+                "t": "atomic"
+            },
+            "patternProperties": {
+                "m": {
+                    "r": "apiextensions.v1.JSONSchemaProps"
+                }
+            },
+            "properties": {
+                "m": {
+                    "r": "apiextensions.v1.JSONSchemaProps"
+                }
+            },
+            "x-kubernetes-validations": {
+                "k": [
+                    "rule"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "apiregistration.v1.APIService": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "status": {
+                "r": "apiregistration.v1.APIServiceStatus"
+            }
+        }
+    },
+    "apiregistration.v1.APIServiceStatus": {
+        "f": {
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "apps.v1.ControllerRevision": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "apps.v1.DaemonSet": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "apps.v1.DaemonSetSpec"
+            },
+            "status": {
+                "r": "apps.v1.DaemonSetStatus"
+            }
+        }
+    },
+    "apps.v1.DaemonSetSpec": {
+        "f": {
+            "selector": {
+                "r": "meta.v1.LabelSelector"
+            },
+            "template": {
+                "r": "core.v1.PodTemplateSpec"
+            }
+        }
+    },
+    "apps.v1.DaemonSetStatus": {
+        "f": {
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "apps.v1.Deployment": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "apps.v1.DeploymentSpec"
+            },
+            "status": {
+                "r": "apps.v1.DeploymentStatus"
+            }
+        }
+    },
+    "apps.v1.DeploymentSpec": {
+        "f": {
+            "selector": {
+                "r": "meta.v1.LabelSelector"
+            },
+            "template": {
+                "r": "core.v1.PodTemplateSpec"
+            }
+        }
+    },
+    "apps.v1.DeploymentStatus": {
+        "f": {
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "apps.v1.ReplicaSet": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "apps.v1.ReplicaSetSpec"
+            },
+            "status": {
+                "r": "apps.v1.ReplicaSetStatus"
+            }
+        }
+    },
+    "apps.v1.ReplicaSetSpec": {
+        "f": {
+            "selector": {
+                "r": "meta.v1.LabelSelector"
+            },
+            "template": {
+                "r": "core.v1.PodTemplateSpec"
+            }
+        }
+    },
+    "apps.v1.ReplicaSetStatus": {
+        "f": {
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "apps.v1.StatefulSet": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "apps.v1.StatefulSetSpec"
+            },
+            "status": {
+                "r": "apps.v1.StatefulSetStatus"
+            }
+        }
+    },
+    "apps.v1.StatefulSetSpec": {
+        "f": {
+            "selector": {
+                "r": "meta.v1.LabelSelector"
+            },
+            "template": {
+                "r": "core.v1.PodTemplateSpec"
+            },
+            "volumeClaimTemplates": {
+                "l": {
+                    "r": "core.v1.PersistentVolumeClaim"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "apps.v1.StatefulSetStatus": {
+        "f": {
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "authentication.v1.SelfSubjectReview": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "authentication.v1.TokenRequest": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "authentication.v1.TokenReview": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "authorization.v1.LocalSubjectAccessReview": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "authorization.v1.SelfSubjectAccessReview": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "authorization.v1.SelfSubjectRulesReview": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "authorization.v1.SubjectAccessReview": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "autoscaling.v1.CrossVersionObjectReference": {
+        "a": 1,
+        "f": {}
+    },
+    "autoscaling.v1.HorizontalPodAutoscaler": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "autoscaling.v1.HorizontalPodAutoscalerSpec"
+            }
+        }
+    },
+    "autoscaling.v1.HorizontalPodAutoscalerSpec": {
+        "f": {
+            "scaleTargetRef": {
+                "r": "autoscaling.v1.CrossVersionObjectReference"
+            }
+        }
+    },
+    "autoscaling.v1.Scale": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "autoscaling.v2.ContainerResourceMetricSource": {
+        "f": {
+            "target": {
+                "r": "autoscaling.v2.MetricTarget"
+            }
+        }
+    },
+    "autoscaling.v2.ContainerResourceMetricStatus": {
+        "f": {
+            "current": {
+                "r": "autoscaling.v2.MetricValueStatus"
+            }
+        }
+    },
+    "autoscaling.v2.ExternalMetricSource": {
+        "f": {
+            "metric": {
+                "r": "autoscaling.v2.MetricIdentifier"
+            },
+            "target": {
+                "r": "autoscaling.v2.MetricTarget"
+            }
+        }
+    },
+    "autoscaling.v2.ExternalMetricStatus": {
+        "f": {
+            "current": {
+                "r": "autoscaling.v2.MetricValueStatus"
+            },
+            "metric": {
+                "r": "autoscaling.v2.MetricIdentifier"
+            }
+        }
+    },
+    "autoscaling.v2.HPAScalingRules": {
+        "f": {
+            "tolerance": "q"
+        }
+    },
+    "autoscaling.v2.HorizontalPodAutoscaler": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "autoscaling.v2.HorizontalPodAutoscalerSpec"
+            },
+            "status": {
+                "r": "autoscaling.v2.HorizontalPodAutoscalerStatus"
+            }
+        }
+    },
+    "autoscaling.v2.HorizontalPodAutoscalerBehavior": {
+        "f": {
+            "scaleDown": {
+                "r": "autoscaling.v2.HPAScalingRules"
+            },
+            "scaleUp": {
+                "r": "autoscaling.v2.HPAScalingRules"
+            }
+        }
+    },
+    "autoscaling.v2.HorizontalPodAutoscalerSpec": {
+        "f": {
+            "behavior": {
+                "r": "autoscaling.v2.HorizontalPodAutoscalerBehavior"
+            },
+            "metrics": {
+                "l": {
+                    "r": "autoscaling.v2.MetricSpec"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "autoscaling.v2.HorizontalPodAutoscalerStatus": {
+        "f": {
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            },
+            "currentMetrics": {
+                "l": {
+                    "r": "autoscaling.v2.MetricStatus"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "autoscaling.v2.MetricIdentifier": {
+        "f": {
+            "selector": {
+                "r": "meta.v1.LabelSelector"
+            }
+        }
+    },
+    "autoscaling.v2.MetricSpec": {
+        "f": {
+            "containerResource": {
+                "r": "autoscaling.v2.ContainerResourceMetricSource"
+            },
+            "external": {
+                "r": "autoscaling.v2.ExternalMetricSource"
+            },
+            "object": {
+                "r": "autoscaling.v2.ObjectMetricSource"
+            },
+            "pods": {
+                "r": "autoscaling.v2.PodsMetricSource"
+            },
+            "resource": {
+                "r": "autoscaling.v2.ResourceMetricSource"
+            }
+        }
+    },
+    "autoscaling.v2.MetricStatus": {
+        "f": {
+            "containerResource": {
+                "r": "autoscaling.v2.ContainerResourceMetricStatus"
+            },
+            "external": {
+                "r": "autoscaling.v2.ExternalMetricStatus"
+            },
+            "object": {
+                "r": "autoscaling.v2.ObjectMetricStatus"
+            },
+            "pods": {
+                "r": "autoscaling.v2.PodsMetricStatus"
+            },
+            "resource": {
+                "r": "autoscaling.v2.ResourceMetricStatus"
+            }
+        }
+    },
+    "autoscaling.v2.MetricTarget": {
+        "f": {
+            "averageValue": "q",
+            "value": "q"
+        }
+    },
+    "autoscaling.v2.MetricValueStatus": {
+        "f": {
+            "averageValue": "q",
+            "value": "q"
+        }
+    },
+    "autoscaling.v2.ObjectMetricSource": {
+        "f": {
+            "metric": {
+                "r": "autoscaling.v2.MetricIdentifier"
+            },
+            "target": {
+                "r": "autoscaling.v2.MetricTarget"
+            }
+        }
+    },
+    "autoscaling.v2.ObjectMetricStatus": {
+        "f": {
+            "current": {
+                "r": "autoscaling.v2.MetricValueStatus"
+            },
+            "metric": {
+                "r": "autoscaling.v2.MetricIdentifier"
+            }
+        }
+    },
+    "autoscaling.v2.PodsMetricSource": {
+        "f": {
+            "metric": {
+                "r": "autoscaling.v2.MetricIdentifier"
+            },
+            "target": {
+                "r": "autoscaling.v2.MetricTarget"
+            }
+        }
+    },
+    "autoscaling.v2.PodsMetricStatus": {
+        "f": {
+            "current": {
+                "r": "autoscaling.v2.MetricValueStatus"
+            },
+            "metric": {
+                "r": "autoscaling.v2.MetricIdentifier"
+            }
+        }
+    },
+    "autoscaling.v2.ResourceMetricSource": {
+        "f": {
+            "target": {
+                "r": "autoscaling.v2.MetricTarget"
+            }
+        }
+    },
+    "autoscaling.v2.ResourceMetricStatus": {
+        "f": {
+            "current": {
+                "r": "autoscaling.v2.MetricValueStatus"
+            }
+        }
+    },
+    "batch.v1.CronJob": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "batch.v1.CronJobSpec"
+            },
+            "status": {
+                "r": "batch.v1.CronJobStatus"
+            }
+        }
+    },
+    "batch.v1.CronJobSpec": {
+        "f": {
+            "jobTemplate": {
+                "r": "batch.v1.JobTemplateSpec"
+            }
+        }
+    },
+    "batch.v1.CronJobStatus": {
+        "f": {
+            "active": {
+                "l": {
+                    "r": "core.v1.ObjectReference"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "batch.v1.Job": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "batch.v1.JobSpec"
+            },
+            "status": {
+                "r": "batch.v1.JobStatus"
+            }
+        }
+    },
+    "batch.v1.JobSchedulingConfiguration": {
+        "f": {
+            "resourceClaims": {
+                "k": [
+                    "name"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "batch.v1.JobSpec": {
+        "f": {
+            "podFailurePolicy": {
+                "r": "batch.v1.PodFailurePolicy"
+            },
+            "scheduling": {
+                "r": "batch.v1.JobSchedulingConfiguration"
+            },
+            "selector": {
+                "r": "meta.v1.LabelSelector"
+            },
+            "template": {
+                "r": "core.v1.PodTemplateSpec"
+            }
+        }
+    },
+    "batch.v1.JobStatus": {
+        "f": {
+            "uncountedTerminatedPods": {
+                "r": "batch.v1.UncountedTerminatedPods"
+            }
+        }
+    },
+    "batch.v1.JobTemplateSpec": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "batch.v1.JobSpec"
+            }
+        }
+    },
+    "batch.v1.PodFailurePolicy": {
+        "f": {
+            "rules": {
+                "l": {
+                    "r": "batch.v1.PodFailurePolicyRule"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "batch.v1.PodFailurePolicyOnExitCodesRequirement": {
+        "f": {
+            "values": {
+                "l": "g",
+                "t": "set"
+            }
+        }
+    },
+    "batch.v1.PodFailurePolicyRule": {
+        "f": {
+            "onExitCodes": {
+                "r": "batch.v1.PodFailurePolicyOnExitCodesRequirement"
+            }
+        }
+    },
+    "batch.v1.UncountedTerminatedPods": {
+        "f": {
+            "failed": {
+                "l": "g",
+                "t": "set"
+            },
+            "succeeded": {
+                "l": "g",
+                "t": "set"
+            }
+        }
+    },
+    "certificates.v1.CertificateSigningRequest": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "status": {
+                "r": "certificates.v1.CertificateSigningRequestStatus"
+            }
+        }
+    },
+    "certificates.v1.CertificateSigningRequestStatus": {
+        "f": {
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "certificates.v1.ClusterTrustBundle": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "certificates.v1.PodCertificateRequest": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "status": {
+                "r": "certificates.v1.PodCertificateRequestStatus"
+            }
+        }
+    },
+    "certificates.v1.PodCertificateRequestStatus": {
+        "f": {
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "coordination.v1.Lease": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "core.v1.Affinity": {
+        "f": {
+            "nodeAffinity": {
+                "r": "core.v1.NodeAffinity"
+            },
+            "podAffinity": {
+                "r": "core.v1.PodAffinity"
+            },
+            "podAntiAffinity": {
+                "r": "core.v1.PodAntiAffinity"
+            }
+        }
+    },
+    "core.v1.Binding": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "target": {
+                "r": "core.v1.ObjectReference"
+            }
+        }
+    },
+    "core.v1.CSIPersistentVolumeSource": {
+        "f": {
+            "controllerExpandSecretRef": {
+                "r": "core.v1.SecretReference"
+            },
+            "controllerPublishSecretRef": {
+                "r": "core.v1.SecretReference"
+            },
+            "nodeExpandSecretRef": {
+                "r": "core.v1.SecretReference"
+            },
+            "nodePublishSecretRef": {
+                "r": "core.v1.SecretReference"
+            },
+            "nodeStageSecretRef": {
+                "r": "core.v1.SecretReference"
+            }
+        }
+    },
+    "core.v1.CSIVolumeSource": {
+        "f": {
+            "nodePublishSecretRef": {
+                "r": "core.v1.LocalObjectReference"
+            }
+        }
+    },
+    "core.v1.CephFSPersistentVolumeSource": {
+        "f": {
+            "secretRef": {
+                "r": "core.v1.SecretReference"
+            }
+        }
+    },
+    "core.v1.CephFSVolumeSource": {
+        "f": {
+            "secretRef": {
+                "r": "core.v1.LocalObjectReference"
+            }
+        }
+    },
+    "core.v1.CinderPersistentVolumeSource": {
+        "f": {
+            "secretRef": {
+                "r": "core.v1.SecretReference"
+            }
+        }
+    },
+    "core.v1.CinderVolumeSource": {
+        "f": {
+            "secretRef": {
+                "r": "core.v1.LocalObjectReference"
+            }
+        }
+    },
+    "core.v1.ClusterTrustBundleProjection": {
+        "f": {
+            "labelSelector": {
+                "r": "meta.v1.LabelSelector"
+            }
+        }
+    },
+    "core.v1.ComponentStatus": {
+        "f": {
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            },
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "core.v1.ConfigMap": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "core.v1.ConfigMapKeySelector": {
+        "a": 1,
+        "f": {}
+    },
+    "core.v1.Container": {
+        "f": {
+            "env": {
+                "k": [
+                    "name"
+                ],
+                "l": {
+                    "r": "core.v1.EnvVar"
+                },
+                "t": "map"
+            },
+            "ports": {
+                "k": [
+                    "containerPort",
+                    "protocol"
+                ],
+                "l": "g",
+                "t": "map"
+            },
+            "resources": {
+                "r": "core.v1.ResourceRequirements"
+            },
+            "restartPolicyRules": {
+                "l": {
+                    "r": "core.v1.ContainerRestartRule"
+                },
+                "t": "atomic"
+            },
+            "volumeDevices": {
+                "k": [
+                    "devicePath"
+                ],
+                "l": "g",
+                "t": "map"
+            },
+            "volumeMounts": {
+                "k": [
+                    "mountPath"
+                ],
+                "l": {
+                    "r": "core.v1.VolumeMount"
+                },
+                "t": "map"
+            }
+        }
+    },
+    "core.v1.ContainerRestartRule": {
+        "f": {
+            "exitCodes": {
+                "r": "core.v1.ContainerRestartRuleOnExitCodes"
+            }
+        }
+    },
+    "core.v1.ContainerRestartRuleOnExitCodes": {
+        "f": {
+            "values": {
+                "l": "g",
+                "t": "set"
+            }
+        }
+    },
+    "core.v1.ContainerStatus": {
+        "f": {
+            "allocatedResources": {
+                "m": "q"
+            },
+            "allocatedResourcesStatus": {
+                "k": [
+                    "name"
+                ],
+                "l": {
+                    "r": "core.v1.ResourceStatus"
+                },
+                "t": "map"
+            },
+            "resources": {
+                "r": "core.v1.ResourceRequirements"
+            },
+            "volumeMounts": {
+                "k": [
+                    "mountPath"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "core.v1.DownwardAPIProjection": {
+        "f": {
+            "items": {
+                "l": {
+                    "r": "core.v1.DownwardAPIVolumeFile"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "core.v1.DownwardAPIVolumeFile": {
+        "f": {
+            "fieldRef": {
+                "r": "core.v1.ObjectFieldSelector"
+            },
+            "resourceFieldRef": {
+                "r": "core.v1.ResourceFieldSelector"
+            }
+        }
+    },
+    "core.v1.DownwardAPIVolumeSource": {
+        "f": {
+            "items": {
+                "l": {
+                    "r": "core.v1.DownwardAPIVolumeFile"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "core.v1.EmptyDirVolumeSource": {
+        "f": {
+            "sizeLimit": "q"
+        }
+    },
+    "core.v1.EndpointAddress": {
+        "a": 1,
+        "f": {
+            "targetRef": {
+                "r": "core.v1.ObjectReference"
+            }
+        }
+    },
+    "core.v1.EndpointPort": {
+        "a": 1,
+        "f": {}
+    },
+    "core.v1.EndpointSubset": {
+        "f": {
+            "addresses": {
+                "l": {
+                    "r": "core.v1.EndpointAddress"
+                },
+                "t": "atomic"
+            },
+            "notReadyAddresses": {
+                "l": {
+                    "r": "core.v1.EndpointAddress"
+                },
+                "t": "atomic"
+            },
+            "ports": {
+                "l": {
+                    "r": "core.v1.EndpointPort"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "core.v1.Endpoints": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "subsets": {
+                "l": {
+                    "r": "core.v1.EndpointSubset"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "core.v1.EnvVar": {
+        "f": {
+            "valueFrom": {
+                "r": "core.v1.EnvVarSource"
+            }
+        }
+    },
+    "core.v1.EnvVarSource": {
+        "f": {
+            "configMapKeyRef": {
+                "r": "core.v1.ConfigMapKeySelector"
+            },
+            "fieldRef": {
+                "r": "core.v1.ObjectFieldSelector"
+            },
+            "fileKeyRef": {
+                "r": "core.v1.FileKeySelector"
+            },
+            "resourceFieldRef": {
+                "r": "core.v1.ResourceFieldSelector"
+            },
+            "secretKeyRef": {
+                "r": "core.v1.SecretKeySelector"
+            }
+        }
+    },
+    "core.v1.EphemeralContainer": {
+        "f": {
+            "env": {
+                "k": [
+                    "name"
+                ],
+                "l": {
+                    "r": "core.v1.EnvVar"
+                },
+                "t": "map"
+            },
+            "ports": {
+                "k": [
+                    "containerPort",
+                    "protocol"
+                ],
+                "l": "g",
+                "t": "map"
+            },
+            "resources": {
+                "r": "core.v1.ResourceRequirements"
+            },
+            "restartPolicyRules": {
+                "l": {
+                    "r": "core.v1.ContainerRestartRule"
+                },
+                "t": "atomic"
+            },
+            "volumeDevices": {
+                "k": [
+                    "devicePath"
+                ],
+                "l": "g",
+                "t": "map"
+            },
+            "volumeMounts": {
+                "k": [
+                    "mountPath"
+                ],
+                "l": {
+                    "r": "core.v1.VolumeMount"
+                },
+                "t": "map"
+            }
+        }
+    },
+    "core.v1.EphemeralVolumeSource": {
+        "f": {
+            "volumeClaimTemplate": {
+                "r": "core.v1.PersistentVolumeClaimTemplate"
+            }
+        }
+    },
+    "core.v1.Event": {
+        "f": {
+            "involvedObject": {
+                "r": "core.v1.ObjectReference"
+            },
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "related": {
+                "r": "core.v1.ObjectReference"
+            }
+        }
+    },
+    "core.v1.EvictionResponder": {
+        "a": 1,
+        "f": {}
+    },
+    "core.v1.FileKeySelector": {
+        "a": 1,
+        "f": {}
+    },
+    "core.v1.FlexPersistentVolumeSource": {
+        "f": {
+            "secretRef": {
+                "r": "core.v1.SecretReference"
+            }
+        }
+    },
+    "core.v1.FlexVolumeSource": {
+        "f": {
+            "secretRef": {
+                "r": "core.v1.LocalObjectReference"
+            }
+        }
+    },
+    "core.v1.ISCSIPersistentVolumeSource": {
+        "f": {
+            "secretRef": {
+                "r": "core.v1.SecretReference"
+            }
+        }
+    },
+    "core.v1.ISCSIVolumeSource": {
+        "f": {
+            "secretRef": {
+                "r": "core.v1.LocalObjectReference"
+            }
+        }
+    },
+    "core.v1.LimitRange": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "core.v1.LimitRangeSpec"
+            }
+        }
+    },
+    "core.v1.LimitRangeItem": {
+        "f": {
+            "default": {
+                "m": "q"
+            },
+            "defaultRequest": {
+                "m": "q"
+            },
+            "max": {
+                "m": "q"
+            },
+            "maxLimitRequestRatio": {
+                "m": "q"
+            },
+            "min": {
+                "m": "q"
+            }
+        }
+    },
+    "core.v1.LimitRangeSpec": {
+        "f": {
+            "limits": {
+                "l": {
+                    "r": "core.v1.LimitRangeItem"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "core.v1.LocalObjectReference": {
+        "a": 1,
+        "f": {}
+    },
+    "core.v1.Namespace": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "status": {
+                "r": "core.v1.NamespaceStatus"
+            }
+        }
+    },
+    "core.v1.NamespaceStatus": {
+        "f": {
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "core.v1.Node": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "core.v1.NodeSpec"
+            },
+            "status": {
+                "r": "core.v1.NodeStatus"
+            }
+        }
+    },
+    "core.v1.NodeAffinity": {
+        "f": {
+            "preferredDuringSchedulingIgnoredDuringExecution": {
+                "l": {
+                    "r": "core.v1.PreferredSchedulingTerm"
+                },
+                "t": "atomic"
+            },
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "r": "core.v1.NodeSelector"
+            }
+        }
+    },
+    "core.v1.NodeAllocatableMappedResources": {
+        "f": {
+            "quantity": "q"
+        }
+    },
+    "core.v1.NodeAllocatableOverheadResources": {
+        "f": {
+            "perContainer": "q",
+            "perPod": "q"
+        }
+    },
+    "core.v1.NodeAllocatableResourceClaimStatus": {
+        "f": {
+            "containers": {
+                "l": "g",
+                "t": "set"
+            },
+            "mapping": {
+                "k": [
+                    "name"
+                ],
+                "l": {
+                    "r": "core.v1.NodeAllocatableMappedResources"
+                },
+                "t": "map"
+            },
+            "overhead": {
+                "k": [
+                    "name"
+                ],
+                "l": {
+                    "r": "core.v1.NodeAllocatableOverheadResources"
+                },
+                "t": "map"
+            }
+        }
+    },
+    "core.v1.NodePodPreemptionPolicy": {
+        "f": {
+            "disableResizePreemption": {
+                "l": "g",
+                "t": "set"
+            }
+        }
+    },
+    "core.v1.NodeSelector": {
+        "a": 1,
+        "f": {
+            "nodeSelectorTerms": {
+                "l": {
+                    "r": "core.v1.NodeSelectorTerm"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "core.v1.NodeSelectorTerm": {
+        "a": 1,
+        "f": {}
+    },
+    "core.v1.NodeSpec": {
+        "f": {
+            "podCIDRs": {
+                "l": "g",
+                "t": "set"
+            },
+            "podPreemptionPolicy": {
+                "r": "core.v1.NodePodPreemptionPolicy"
+            }
+        }
+    },
+    "core.v1.NodeStatus": {
+        "f": {
+            "addresses": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            },
+            "allocatable": {
+                "m": "q"
+            },
+            "capacity": {
+                "m": "q"
+            },
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "core.v1.ObjectFieldSelector": {
+        "a": 1,
+        "f": {}
+    },
+    "core.v1.ObjectReference": {
+        "a": 1,
+        "f": {}
+    },
+    "core.v1.PersistentVolume": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "core.v1.PersistentVolumeSpec"
+            }
+        }
+    },
+    "core.v1.PersistentVolumeClaim": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "core.v1.PersistentVolumeClaimSpec"
+            },
+            "status": {
+                "r": "core.v1.PersistentVolumeClaimStatus"
+            }
+        }
+    },
+    "core.v1.PersistentVolumeClaimSpec": {
+        "f": {
+            "dataSource": {
+                "r": "core.v1.TypedLocalObjectReference"
+            },
+            "resources": {
+                "r": "core.v1.VolumeResourceRequirements"
+            },
+            "selector": {
+                "r": "meta.v1.LabelSelector"
+            }
+        }
+    },
+    "core.v1.PersistentVolumeClaimStatus": {
+        "f": {
+            "allocatedResources": {
+                "m": "q"
+            },
+            "capacity": {
+                "m": "q"
+            },
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            },
+            "healthStatus": {
+                "r": "core.v1.VolumeHealthStatus"
+            }
+        }
+    },
+    "core.v1.PersistentVolumeClaimTemplate": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "core.v1.PersistentVolumeClaimSpec"
+            }
+        }
+    },
+    "core.v1.PersistentVolumeSpec": {
+        "f": {
+            "capacity": {
+                "m": "q"
+            },
+            "cephfs": {
+                "r": "core.v1.CephFSPersistentVolumeSource"
+            },
+            "cinder": {
+                "r": "core.v1.CinderPersistentVolumeSource"
+            },
+            "claimRef": {
+                "r": "core.v1.ObjectReference"
+            },
+            "csi": {
+                "r": "core.v1.CSIPersistentVolumeSource"
+            },
+            "flexVolume": {
+                "r": "core.v1.FlexPersistentVolumeSource"
+            },
+            "iscsi": {
+                "r": "core.v1.ISCSIPersistentVolumeSource"
+            },
+            "nodeAffinity": {
+                "r": "core.v1.VolumeNodeAffinity"
+            },
+            "rbd": {
+                "r": "core.v1.RBDPersistentVolumeSource"
+            },
+            "scaleIO": {
+                "r": "core.v1.ScaleIOPersistentVolumeSource"
+            },
+            "storageos": {
+                "r": "core.v1.StorageOSPersistentVolumeSource"
+            }
+        }
+    },
+    "core.v1.Pod": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "core.v1.PodSpec"
+            },
+            "status": {
+                "r": "core.v1.PodStatus"
+            }
+        }
+    },
+    "core.v1.PodAffinity": {
+        "f": {
+            "preferredDuringSchedulingIgnoredDuringExecution": {
+                "l": {
+                    "r": "core.v1.WeightedPodAffinityTerm"
+                },
+                "t": "atomic"
+            },
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "l": {
+                    "r": "core.v1.PodAffinityTerm"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "core.v1.PodAffinityTerm": {
+        "f": {
+            "labelSelector": {
+                "r": "meta.v1.LabelSelector"
+            },
+            "namespaceSelector": {
+                "r": "meta.v1.LabelSelector"
+            }
+        }
+    },
+    "core.v1.PodAntiAffinity": {
+        "f": {
+            "preferredDuringSchedulingIgnoredDuringExecution": {
+                "l": {
+                    "r": "core.v1.WeightedPodAffinityTerm"
+                },
+                "t": "atomic"
+            },
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "l": {
+                    "r": "core.v1.PodAffinityTerm"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "core.v1.PodSpec": {
+        "f": {
+            "affinity": {
+                "r": "core.v1.Affinity"
+            },
+            "containers": {
+                "k": [
+                    "name"
+                ],
+                "l": {
+                    "r": "core.v1.Container"
+                },
+                "t": "map"
+            },
+            "ephemeralContainers": {
+                "k": [
+                    "name"
+                ],
+                "l": {
+                    "r": "core.v1.EphemeralContainer"
+                },
+                "t": "map"
+            },
+            "evictionResponders": {
+                "k": [
+                    "name"
+                ],
+                "l": {
+                    "r": "core.v1.EvictionResponder"
+                },
+                "t": "map"
+            },
+            "hostAliases": {
+                "k": [
+                    "ip"
+                ],
+                "l": "g",
+                "t": "map"
+            },
+            "imagePullSecrets": {
+                "k": [
+                    "name"
+                ],
+                "l": {
+                    "r": "core.v1.LocalObjectReference"
+                },
+                "t": "map"
+            },
+            "initContainers": {
+                "k": [
+                    "name"
+                ],
+                "l": {
+                    "r": "core.v1.Container"
+                },
+                "t": "map"
+            },
+            "nodeSelector": {
+                "a": 1,
+                "m": "g"
+            },
+            "overhead": {
+                "m": "q"
+            },
+            "resourceClaims": {
+                "k": [
+                    "name"
+                ],
+                "l": "g",
+                "t": "map"
+            },
+            "resources": {
+                "r": "core.v1.ResourceRequirements"
+            },
+            "schedulingGates": {
+                "k": [
+                    "name"
+                ],
+                "l": "g",
+                "t": "map"
+            },
+            "topologySpreadConstraints": {
+                "k": [
+                    "topologyKey",
+                    "whenUnsatisfiable"
+                ],
+                "l": {
+                    "r": "core.v1.TopologySpreadConstraint"
+                },
+                "t": "map"
+            },
+            "volumes": {
+                "k": [
+                    "name"
+                ],
+                "l": {
+                    "r": "core.v1.Volume"
+                },
+                "t": "map"
+            }
+        }
+    },
+    "core.v1.PodStatus": {
+        "f": {
+            "allocatedResources": {
+                "m": "q"
+            },
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            },
+            "containerStatuses": {
+                "l": {
+                    "r": "core.v1.ContainerStatus"
+                },
+                "t": "atomic"
+            },
+            "ephemeralContainerStatuses": {
+                "l": {
+                    "r": "core.v1.ContainerStatus"
+                },
+                "t": "atomic"
+            },
+            "initContainerStatuses": {
+                "l": {
+                    "r": "core.v1.ContainerStatus"
+                },
+                "t": "atomic"
+            },
+            "nodeAllocatableResourceClaimStatuses": {
+                "k": [
+                    "resourceClaimName"
+                ],
+                "l": {
+                    "r": "core.v1.NodeAllocatableResourceClaimStatus"
+                },
+                "t": "map"
+            },
+            "podIPs": {
+                "k": [
+                    "ip"
+                ],
+                "l": "g",
+                "t": "map"
+            },
+            "resourceClaimStatuses": {
+                "k": [
+                    "name"
+                ],
+                "l": "g",
+                "t": "map"
+            },
+            "resources": {
+                "r": "core.v1.ResourceRequirements"
+            },
+            "volumeHealth": {
+                "k": [
+                    "name"
+                ],
+                "l": {
+                    "r": "core.v1.PodVolumeHealth"
+                },
+                "t": "map"
+            }
+        }
+    },
+    "core.v1.PodTemplate": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "template": {
+                "r": "core.v1.PodTemplateSpec"
+            }
+        }
+    },
+    "core.v1.PodTemplateSpec": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "core.v1.PodSpec"
+            }
+        }
+    },
+    "core.v1.PodVolumeHealth": {
+        "f": {
+            "healthConditions": {
+                "k": [
+                    "status",
+                    "reason"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "core.v1.PreferredSchedulingTerm": {
+        "f": {
+            "preference": {
+                "r": "core.v1.NodeSelectorTerm"
+            }
+        }
+    },
+    "core.v1.ProjectedVolumeSource": {
+        "f": {
+            "sources": {
+                "l": {
+                    "r": "core.v1.VolumeProjection"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "core.v1.RBDPersistentVolumeSource": {
+        "f": {
+            "secretRef": {
+                "r": "core.v1.SecretReference"
+            }
+        }
+    },
+    "core.v1.RBDVolumeSource": {
+        "f": {
+            "secretRef": {
+                "r": "core.v1.LocalObjectReference"
+            }
+        }
+    },
+    "core.v1.ReplicationController": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "core.v1.ReplicationControllerSpec"
+            },
+            "status": {
+                "r": "core.v1.ReplicationControllerStatus"
+            }
+        }
+    },
+    "core.v1.ReplicationControllerSpec": {
+        "f": {
+            "selector": {
+                "a": 1,
+                "m": "g"
+            },
+            "template": {
+                "r": "core.v1.PodTemplateSpec"
+            }
+        }
+    },
+    "core.v1.ReplicationControllerStatus": {
+        "f": {
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "core.v1.ResourceFieldSelector": {
+        "a": 1,
+        "f": {
+            "divisor": "q"
+        }
+    },
+    "core.v1.ResourceQuota": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "core.v1.ResourceQuotaSpec"
+            },
+            "status": {
+                "r": "core.v1.ResourceQuotaStatus"
+            }
+        }
+    },
+    "core.v1.ResourceQuotaSpec": {
+        "f": {
+            "hard": {
+                "m": "q"
+            },
+            "scopeSelector": {
+                "r": "core.v1.ScopeSelector"
+            }
+        }
+    },
+    "core.v1.ResourceQuotaStatus": {
+        "f": {
+            "hard": {
+                "m": "q"
+            },
+            "used": {
+                "m": "q"
+            }
+        }
+    },
+    "core.v1.ResourceRequirements": {
+        "f": {
+            "claims": {
+                "k": [
+                    "name"
+                ],
+                "l": "g",
+                "t": "map"
+            },
+            "limits": {
+                "m": "q"
+            },
+            "requests": {
+                "m": "q"
+            }
+        }
+    },
+    "core.v1.ResourceStatus": {
+        "f": {
+            "resources": {
+                "k": [
+                    "resourceID"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "core.v1.ScaleIOPersistentVolumeSource": {
+        "f": {
+            "secretRef": {
+                "r": "core.v1.SecretReference"
+            }
+        }
+    },
+    "core.v1.ScaleIOVolumeSource": {
+        "f": {
+            "secretRef": {
+                "r": "core.v1.LocalObjectReference"
+            }
+        }
+    },
+    "core.v1.ScopeSelector": {
+        "a": 1,
+        "f": {}
+    },
+    "core.v1.Secret": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "core.v1.SecretKeySelector": {
+        "a": 1,
+        "f": {}
+    },
+    "core.v1.SecretReference": {
+        "a": 1,
+        "f": {}
+    },
+    "core.v1.Service": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "core.v1.ServiceSpec"
+            },
+            "status": {
+                "r": "core.v1.ServiceStatus"
+            }
+        }
+    },
+    "core.v1.ServiceAccount": {
+        "f": {
+            "imagePullSecrets": {
+                "l": {
+                    "r": "core.v1.LocalObjectReference"
+                },
+                "t": "atomic"
+            },
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "secrets": {
+                "k": [
+                    "name"
+                ],
+                "l": {
+                    "r": "core.v1.ObjectReference"
+                },
+                "t": "map"
+            }
+        }
+    },
+    "core.v1.ServiceSpec": {
+        "f": {
+            "ports": {
+                "k": [
+                    "port",
+                    "protocol"
+                ],
+                "l": "g",
+                "t": "map"
+            },
+            "selector": {
+                "a": 1,
+                "m": "g"
+            }
+        }
+    },
+    "core.v1.ServiceStatus": {
+        "f": {
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "core.v1.StorageOSPersistentVolumeSource": {
+        "f": {
+            "secretRef": {
+                "r": "core.v1.ObjectReference"
+            }
+        }
+    },
+    "core.v1.StorageOSVolumeSource": {
+        "f": {
+            "secretRef": {
+                "r": "core.v1.LocalObjectReference"
+            }
+        }
+    },
+    "core.v1.TopologySelectorTerm": {
+        "a": 1,
+        "f": {}
+    },
+    "core.v1.TopologySpreadConstraint": {
+        "f": {
+            "labelSelector": {
+                "r": "meta.v1.LabelSelector"
+            }
+        }
+    },
+    "core.v1.TypedLocalObjectReference": {
+        "a": 1,
+        "f": {}
+    },
+    "core.v1.Volume": {
+        "f": {
+            "cephfs": {
+                "r": "core.v1.CephFSVolumeSource"
+            },
+            "cinder": {
+                "r": "core.v1.CinderVolumeSource"
+            },
+            "csi": {
+                "r": "core.v1.CSIVolumeSource"
+            },
+            "downwardAPI": {
+                "r": "core.v1.DownwardAPIVolumeSource"
+            },
+            "emptyDir": {
+                "r": "core.v1.EmptyDirVolumeSource"
+            },
+            "ephemeral": {
+                "r": "core.v1.EphemeralVolumeSource"
+            },
+            "flexVolume": {
+                "r": "core.v1.FlexVolumeSource"
+            },
+            "iscsi": {
+                "r": "core.v1.ISCSIVolumeSource"
+            },
+            "projected": {
+                "r": "core.v1.ProjectedVolumeSource"
+            },
+            "rbd": {
+                "r": "core.v1.RBDVolumeSource"
+            },
+            "scaleIO": {
+                "r": "core.v1.ScaleIOVolumeSource"
+            },
+            "storageos": {
+                "r": "core.v1.StorageOSVolumeSource"
+            }
+        }
+    },
+    "core.v1.VolumeHealthStatus": {
+        "f": {
+            "healthConditions": {
+                "k": [
+                    "status",
+                    "reason"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "core.v1.VolumeMount": {
+        "f": {
+            "bindMountOptions": {
+                "l": "g",
+                "t": "set"
+            }
+        }
+    },
+    "core.v1.VolumeNodeAffinity": {
+        "f": {
+            "required": {
+                "r": "core.v1.NodeSelector"
+            }
+        }
+    },
+    "core.v1.VolumeProjection": {
+        "f": {
+            "clusterTrustBundle": {
+                "r": "core.v1.ClusterTrustBundleProjection"
+            },
+            "downwardAPI": {
+                "r": "core.v1.DownwardAPIProjection"
+            }
+        }
+    },
+    "core.v1.VolumeResourceRequirements": {
+        "f": {
+            "limits": {
+                "m": "q"
+            },
+            "requests": {
+                "m": "q"
+            }
+        }
+    },
+    "core.v1.WeightedPodAffinityTerm": {
+        "f": {
+            "podAffinityTerm": {
+                "r": "core.v1.PodAffinityTerm"
+            }
+        }
+    },
+    "discovery.v1.Endpoint": {
+        "f": {
+            "addresses": {
+                "l": "g",
+                "t": "set"
+            },
+            "targetRef": {
+                "r": "core.v1.ObjectReference"
+            }
+        }
+    },
+    "discovery.v1.EndpointPort": {
+        "a": 1,
+        "f": {}
+    },
+    "discovery.v1.EndpointSlice": {
+        "f": {
+            "endpoints": {
+                "l": {
+                    "r": "discovery.v1.Endpoint"
+                },
+                "t": "atomic"
+            },
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "ports": {
+                "l": {
+                    "r": "discovery.v1.EndpointPort"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "events.v1.Event": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "regarding": {
+                "r": "core.v1.ObjectReference"
+            },
+            "related": {
+                "r": "core.v1.ObjectReference"
+            }
+        }
+    },
+    "flowcontrol.v1.FlowSchema": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "flowcontrol.v1.FlowSchemaSpec"
+            },
+            "status": {
+                "r": "flowcontrol.v1.FlowSchemaStatus"
+            }
+        }
+    },
+    "flowcontrol.v1.FlowSchemaSpec": {
+        "f": {
+            "rules": {
+                "l": {
+                    "r": "flowcontrol.v1.PolicyRulesWithSubjects"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "flowcontrol.v1.FlowSchemaStatus": {
+        "f": {
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "flowcontrol.v1.NonResourcePolicyRule": {
+        "f": {
+            "nonResourceURLs": {
+                "l": "g",
+                "t": "set"
+            },
+            "verbs": {
+                "l": "g",
+                "t": "set"
+            }
+        }
+    },
+    "flowcontrol.v1.PolicyRulesWithSubjects": {
+        "f": {
+            "nonResourceRules": {
+                "l": {
+                    "r": "flowcontrol.v1.NonResourcePolicyRule"
+                },
+                "t": "atomic"
+            },
+            "resourceRules": {
+                "l": {
+                    "r": "flowcontrol.v1.ResourcePolicyRule"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "flowcontrol.v1.PriorityLevelConfiguration": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "status": {
+                "r": "flowcontrol.v1.PriorityLevelConfigurationStatus"
+            }
+        }
+    },
+    "flowcontrol.v1.PriorityLevelConfigurationStatus": {
+        "f": {
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "flowcontrol.v1.ResourcePolicyRule": {
+        "f": {
+            "apiGroups": {
+                "l": "g",
+                "t": "set"
+            },
+            "namespaces": {
+                "l": "g",
+                "t": "set"
+            },
+            "resources": {
+                "l": "g",
+                "t": "set"
+            },
+            "verbs": {
+                "l": "g",
+                "t": "set"
+            }
+        }
+    },
+    "meta.v1.LabelSelector": {
+        "a": 1,
+        "f": {}
+    },
+    "meta.v1.ObjectMeta": {
+        "f": {
+            "finalizers": {
+                "l": "g",
+                "t": "set"
+            },
+            "ownerReferences": {
+                "k": [
+                    "uid"
+                ],
+                "l": {
+                    "r": "meta.v1.OwnerReference"
+                },
+                "t": "map"
+            }
+        }
+    },
+    "meta.v1.OwnerReference": {
+        "a": 1,
+        "f": {}
+    },
+    "networking.v1.HTTPIngressPath": {
+        "f": {
+            "backend": {
+                "r": "networking.v1.IngressBackend"
+            }
+        }
+    },
+    "networking.v1.HTTPIngressRuleValue": {
+        "f": {
+            "paths": {
+                "l": {
+                    "r": "networking.v1.HTTPIngressPath"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "networking.v1.IPAddress": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "networking.v1.Ingress": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "networking.v1.IngressSpec"
+            }
+        }
+    },
+    "networking.v1.IngressBackend": {
+        "f": {
+            "resource": {
+                "r": "core.v1.TypedLocalObjectReference"
+            },
+            "service": {
+                "r": "networking.v1.IngressServiceBackend"
+            }
+        }
+    },
+    "networking.v1.IngressClass": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "networking.v1.IngressRule": {
+        "f": {
+            "http": {
+                "r": "networking.v1.HTTPIngressRuleValue"
+            }
+        }
+    },
+    "networking.v1.IngressServiceBackend": {
+        "f": {
+            "port": {
+                "r": "networking.v1.ServiceBackendPort"
+            }
+        }
+    },
+    "networking.v1.IngressSpec": {
+        "f": {
+            "defaultBackend": {
+                "r": "networking.v1.IngressBackend"
+            },
+            "rules": {
+                "l": {
+                    "r": "networking.v1.IngressRule"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "networking.v1.NetworkPolicy": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "networking.v1.NetworkPolicySpec"
+            }
+        }
+    },
+    "networking.v1.NetworkPolicyEgressRule": {
+        "f": {
+            "to": {
+                "l": {
+                    "r": "networking.v1.NetworkPolicyPeer"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "networking.v1.NetworkPolicyIngressRule": {
+        "f": {
+            "from": {
+                "l": {
+                    "r": "networking.v1.NetworkPolicyPeer"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "networking.v1.NetworkPolicyPeer": {
+        "f": {
+            "namespaceSelector": {
+                "r": "meta.v1.LabelSelector"
+            },
+            "podSelector": {
+                "r": "meta.v1.LabelSelector"
+            }
+        }
+    },
+    "networking.v1.NetworkPolicySpec": {
+        "f": {
+            "egress": {
+                "l": {
+                    "r": "networking.v1.NetworkPolicyEgressRule"
+                },
+                "t": "atomic"
+            },
+            "ingress": {
+                "l": {
+                    "r": "networking.v1.NetworkPolicyIngressRule"
+                },
+                "t": "atomic"
+            },
+            "podSelector": {
+                "r": "meta.v1.LabelSelector"
+            }
+        }
+    },
+    "networking.v1.ServiceBackendPort": {
+        "a": 1,
+        "f": {}
+    },
+    "networking.v1.ServiceCIDR": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "status": {
+                "r": "networking.v1.ServiceCIDRStatus"
+            }
+        }
+    },
+    "networking.v1.ServiceCIDRStatus": {
+        "f": {
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "node.v1.Overhead": {
+        "f": {
+            "podFixed": {
+                "m": "q"
+            }
+        }
+    },
+    "node.v1.RuntimeClass": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "overhead": {
+                "r": "node.v1.Overhead"
+            },
+            "scheduling": {
+                "r": "node.v1.Scheduling"
+            }
+        }
+    },
+    "node.v1.Scheduling": {
+        "f": {
+            "nodeSelector": {
+                "a": 1,
+                "m": "g"
+            }
+        }
+    },
+    "policy.v1.Eviction": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "policy.v1.PodDisruptionBudget": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "policy.v1.PodDisruptionBudgetSpec"
+            },
+            "status": {
+                "r": "policy.v1.PodDisruptionBudgetStatus"
+            }
+        }
+    },
+    "policy.v1.PodDisruptionBudgetSpec": {
+        "f": {
+            "selector": {
+                "r": "meta.v1.LabelSelector"
+            }
+        }
+    },
+    "policy.v1.PodDisruptionBudgetStatus": {
+        "f": {
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "rbac.v1.AggregationRule": {
+        "f": {
+            "clusterRoleSelectors": {
+                "l": {
+                    "r": "meta.v1.LabelSelector"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "rbac.v1.ClusterRole": {
+        "f": {
+            "aggregationRule": {
+                "r": "rbac.v1.AggregationRule"
+            },
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "rbac.v1.ClusterRoleBinding": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "roleRef": {
+                "r": "rbac.v1.RoleRef"
+            },
+            "subjects": {
+                "l": {
+                    "r": "rbac.v1.Subject"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "rbac.v1.Role": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "rbac.v1.RoleBinding": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "roleRef": {
+                "r": "rbac.v1.RoleRef"
+            },
+            "subjects": {
+                "l": {
+                    "r": "rbac.v1.Subject"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "rbac.v1.RoleRef": {
+        "a": 1,
+        "f": {}
+    },
+    "rbac.v1.Subject": {
+        "a": 1,
+        "f": {}
+    },
+    "resource.v1.AllocatedDeviceStatus": {
+        "f": {
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "resource.v1.AllocationResult": {
+        "f": {
+            "devices": {
+                "r": "resource.v1.DeviceAllocationResult"
+            },
+            "nodeSelector": {
+                "r": "core.v1.NodeSelector"
+            }
+        }
+    },
+    "resource.v1.CapacityRequestPolicy": {
+        "f": {
+            "default": "q",
+            "validRange": {
+                "r": "resource.v1.CapacityRequestPolicyRange"
+            },
+            "validValues": {
+                "l": "q",
+                "t": "atomic"
+            }
+        }
+    },
+    "resource.v1.CapacityRequestPolicyRange": {
+        "f": {
+            "max": "q",
+            "min": "q",
+            "step": "q"
+        }
+    },
+    "resource.v1.CapacityRequirements": {
+        "f": {
+            "requests": {
+                "m": "q"
+            }
+        }
+    },
+    "resource.v1.Counter": {
+        "f": {
+            "value": "q"
+        }
+    },
+    "resource.v1.CounterSet": {
+        "f": {
+            "counters": {
+                "m": {
+                    "r": "resource.v1.Counter"
+                }
+            }
+        }
+    },
+    "resource.v1.Device": {
+        "f": {
+            "capacity": {
+                "m": {
+                    "r": "resource.v1.DeviceCapacity"
+                }
+            },
+            "consumesCounters": {
+                "l": {
+                    "r": "resource.v1.DeviceCounterConsumption"
+                },
+                "t": "atomic"
+            },
+            "nodeAllocatableResources": {
+                "m": {
+                    "r": "resource.v1.NodeAllocatableResource"
+                }
+            },
+            "nodeSelector": {
+                "r": "core.v1.NodeSelector"
+            }
+        }
+    },
+    "resource.v1.DeviceAllocationResult": {
+        "f": {
+            "results": {
+                "l": {
+                    "r": "resource.v1.DeviceRequestAllocationResult"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "resource.v1.DeviceCapacity": {
+        "f": {
+            "requestPolicy": {
+                "r": "resource.v1.CapacityRequestPolicy"
+            },
+            "value": "q"
+        }
+    },
+    "resource.v1.DeviceClaim": {
+        "f": {
+            "requests": {
+                "l": {
+                    "r": "resource.v1.DeviceRequest"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "resource.v1.DeviceClass": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "resource.v1.DeviceCounterConsumption": {
+        "f": {
+            "counters": {
+                "m": {
+                    "r": "resource.v1.Counter"
+                }
+            }
+        }
+    },
+    "resource.v1.DeviceRequest": {
+        "f": {
+            "exactly": {
+                "r": "resource.v1.ExactDeviceRequest"
+            },
+            "firstAvailable": {
+                "l": {
+                    "r": "resource.v1.DeviceSubRequest"
+                },
+                "t": "atomic"
+            }
+        }
+    },
+    "resource.v1.DeviceRequestAllocationResult": {
+        "f": {
+            "consumedCapacity": {
+                "m": "q"
+            },
+            "skipNodeOperations": {
+                "l": "g",
+                "t": "set"
+            }
+        }
+    },
+    "resource.v1.DeviceSubRequest": {
+        "f": {
+            "capacity": {
+                "r": "resource.v1.CapacityRequirements"
+            }
+        }
+    },
+    "resource.v1.DeviceTaintRule": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "status": {
+                "r": "resource.v1.DeviceTaintRuleStatus"
+            }
+        }
+    },
+    "resource.v1.DeviceTaintRuleStatus": {
+        "f": {
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "resource.v1.ExactDeviceRequest": {
+        "f": {
+            "capacity": {
+                "r": "resource.v1.CapacityRequirements"
+            }
+        }
+    },
+    "resource.v1.NodeAllocatableMapping": {
+        "f": {
+            "capacityMultiplier": "q",
+            "deviceMultiplier": "q"
+        }
+    },
+    "resource.v1.NodeAllocatableOverhead": {
+        "f": {
+            "perContainer": "q",
+            "perPod": "q"
+        }
+    },
+    "resource.v1.NodeAllocatableResource": {
+        "f": {
+            "mapping": {
+                "r": "resource.v1.NodeAllocatableMapping"
+            },
+            "overhead": {
+                "r": "resource.v1.NodeAllocatableOverhead"
+            }
+        }
+    },
+    "resource.v1.ResourceClaim": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "resource.v1.ResourceClaimSpec"
+            },
+            "status": {
+                "r": "resource.v1.ResourceClaimStatus"
+            }
+        }
+    },
+    "resource.v1.ResourceClaimSpec": {
+        "f": {
+            "devices": {
+                "r": "resource.v1.DeviceClaim"
+            }
+        }
+    },
+    "resource.v1.ResourceClaimStatus": {
+        "f": {
+            "allocation": {
+                "r": "resource.v1.AllocationResult"
+            },
+            "devices": {
+                "k": [
+                    "driver",
+                    "device",
+                    "pool",
+                    "shareID"
+                ],
+                "l": {
+                    "r": "resource.v1.AllocatedDeviceStatus"
+                },
+                "t": "map"
+            },
+            "reservedFor": {
+                "k": [
+                    "uid"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "resource.v1.ResourceClaimTemplate": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "resource.v1.ResourceClaimTemplateSpec"
+            }
+        }
+    },
+    "resource.v1.ResourceClaimTemplateSpec": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "resource.v1.ResourceClaimSpec"
+            }
+        }
+    },
+    "resource.v1.ResourceSlice": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "resource.v1.ResourceSliceSpec"
+            }
+        }
+    },
+    "resource.v1.ResourceSliceSpec": {
+        "f": {
+            "devices": {
+                "l": {
+                    "r": "resource.v1.Device"
+                },
+                "t": "atomic"
+            },
+            "nodeSelector": {
+                "r": "core.v1.NodeSelector"
+            },
+            "sharedCounters": {
+                "l": {
+                    "r": "resource.v1.CounterSet"
+                },
+                "t": "atomic"
+            },
+            "skipNodeOperations": {
+                "l": "g",
+                "t": "set"
+            }
+        }
+    },
+    "scheduling.v1.PriorityClass": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "storage.v1.CSIDriver": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "storage.v1.CSIDriverSpec"
+            }
+        }
+    },
+    "storage.v1.CSIDriverSpec": {
+        "f": {
+            "volumeLifecycleModes": {
+                "l": "g",
+                "t": "set"
+            }
+        }
+    },
+    "storage.v1.CSINode": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "storage.v1.CSINodeSpec"
+            },
+            "status": {
+                "r": "storage.v1.CSINodeStatus"
+            }
+        }
+    },
+    "storage.v1.CSINodeSpec": {
+        "f": {
+            "drivers": {
+                "k": [
+                    "name"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "storage.v1.CSINodeStatus": {
+        "f": {
+            "storageHealth": {
+                "k": [
+                    "name"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    },
+    "storage.v1.CSIStorageCapacity": {
+        "f": {
+            "capacity": "q",
+            "maximumVolumeSize": "q",
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "nodeTopology": {
+                "r": "meta.v1.LabelSelector"
+            }
+        }
+    },
+    "storage.v1.StorageClass": {
+        "f": {
+            "allowedTopologies": {
+                "l": {
+                    "r": "core.v1.TopologySelectorTerm"
+                },
+                "t": "atomic"
+            },
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "storage.v1.VolumeAttachment": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "spec": {
+                "r": "storage.v1.VolumeAttachmentSpec"
+            }
+        }
+    },
+    "storage.v1.VolumeAttachmentSource": {
+        "f": {
+            "inlineVolumeSpec": {
+                "r": "core.v1.PersistentVolumeSpec"
+            }
+        }
+    },
+    "storage.v1.VolumeAttachmentSpec": {
+        "f": {
+            "source": {
+                "r": "storage.v1.VolumeAttachmentSource"
+            }
+        }
+    },
+    "storage.v1.VolumeAttributesClass": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            }
+        }
+    },
+    "storagemigration.v1.StorageVersionMigration": {
+        "f": {
+            "metadata": {
+                "r": "meta.v1.ObjectMeta"
+            },
+            "status": {
+                "r": "storagemigration.v1.StorageVersionMigrationStatus"
+            }
+        }
+    },
+    "storagemigration.v1.StorageVersionMigrationStatus": {
+        "f": {
+            "conditions": {
+                "k": [
+                    "type"
+                ],
+                "l": "g",
+                "t": "map"
+            }
+        }
+    }
+}
 
-KINDS = {'admissionregistration.k8s.io/v1/MutatingAdmissionPolicy': {'r': 'admissionregistration.v1.MutatingAdmissionPolicy'},
- 'admissionregistration.k8s.io/v1/MutatingAdmissionPolicyBinding': {'r': 'admissionregistration.v1.MutatingAdmissionPolicyBinding'},
- 'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': {'r': 'admissionregistration.v1.MutatingWebhookConfiguration'},
- 'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy': {'r': 'admissionregistration.v1.ValidatingAdmissionPolicy'},
- 'admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding': {'r': 'admissionregistration.v1.ValidatingAdmissionPolicyBinding'},
- 'admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration': {'r': 'admissionregistration.v1.ValidatingWebhookConfiguration'},
- 'apiextensions.k8s.io/v1/CustomResourceDefinition': {'r': 'apiextensions.v1.CustomResourceDefinition'},
- 'apiregistration.k8s.io/v1/APIService': {'r': 'apiregistration.v1.APIService'},
- 'apps/v1/ControllerRevision': {'r': 'apps.v1.ControllerRevision'},
- 'apps/v1/DaemonSet': {'r': 'apps.v1.DaemonSet'},
- 'apps/v1/Deployment': {'r': 'apps.v1.Deployment'},
- 'apps/v1/ReplicaSet': {'r': 'apps.v1.ReplicaSet'},
- 'apps/v1/StatefulSet': {'r': 'apps.v1.StatefulSet'},
- 'authentication.k8s.io/v1/SelfSubjectReview': {'r': 'authentication.v1.SelfSubjectReview'},
- 'authentication.k8s.io/v1/TokenRequest': {'r': 'authentication.v1.TokenRequest'},
- 'authentication.k8s.io/v1/TokenReview': {'r': 'authentication.v1.TokenReview'},
- 'authorization.k8s.io/v1/LocalSubjectAccessReview': {'r': 'authorization.v1.LocalSubjectAccessReview'},
- 'authorization.k8s.io/v1/SelfSubjectAccessReview': {'r': 'authorization.v1.SelfSubjectAccessReview'},
- 'authorization.k8s.io/v1/SelfSubjectRulesReview': {'r': 'authorization.v1.SelfSubjectRulesReview'},
- 'authorization.k8s.io/v1/SubjectAccessReview': {'r': 'authorization.v1.SubjectAccessReview'},
- 'autoscaling/v1/HorizontalPodAutoscaler': {'r': 'autoscaling.v1.HorizontalPodAutoscaler'},
- 'autoscaling/v1/Scale': {'r': 'autoscaling.v1.Scale'},
- 'autoscaling/v2/HorizontalPodAutoscaler': {'r': 'autoscaling.v2.HorizontalPodAutoscaler'},
- 'batch/v1/CronJob': {'r': 'batch.v1.CronJob'},
- 'batch/v1/Job': {'r': 'batch.v1.Job'},
- 'certificates.k8s.io/v1/CertificateSigningRequest': {'r': 'certificates.v1.CertificateSigningRequest'},
- 'certificates.k8s.io/v1/ClusterTrustBundle': {'r': 'certificates.v1.ClusterTrustBundle'},
- 'certificates.k8s.io/v1/PodCertificateRequest': {'r': 'certificates.v1.PodCertificateRequest'},
- 'coordination.k8s.io/v1/Lease': {'r': 'coordination.v1.Lease'},
- 'discovery.k8s.io/v1/EndpointSlice': {'r': 'discovery.v1.EndpointSlice'},
- 'events.k8s.io/v1/Event': {'r': 'events.v1.Event'},
- 'flowcontrol.apiserver.k8s.io/v1/FlowSchema': {'r': 'flowcontrol.v1.FlowSchema'},
- 'flowcontrol.apiserver.k8s.io/v1/PriorityLevelConfiguration': {'r': 'flowcontrol.v1.PriorityLevelConfiguration'},
- 'networking.k8s.io/v1/IPAddress': {'r': 'networking.v1.IPAddress'},
- 'networking.k8s.io/v1/Ingress': {'r': 'networking.v1.Ingress'},
- 'networking.k8s.io/v1/IngressClass': {'r': 'networking.v1.IngressClass'},
- 'networking.k8s.io/v1/NetworkPolicy': {'r': 'networking.v1.NetworkPolicy'},
- 'networking.k8s.io/v1/ServiceCIDR': {'r': 'networking.v1.ServiceCIDR'},
- 'node.k8s.io/v1/RuntimeClass': {'r': 'node.v1.RuntimeClass'},
- 'policy/v1/Eviction': {'r': 'policy.v1.Eviction'},
- 'policy/v1/PodDisruptionBudget': {'r': 'policy.v1.PodDisruptionBudget'},
- 'rbac.authorization.k8s.io/v1/ClusterRole': {'r': 'rbac.v1.ClusterRole'},
- 'rbac.authorization.k8s.io/v1/ClusterRoleBinding': {'r': 'rbac.v1.ClusterRoleBinding'},
- 'rbac.authorization.k8s.io/v1/Role': {'r': 'rbac.v1.Role'},
- 'rbac.authorization.k8s.io/v1/RoleBinding': {'r': 'rbac.v1.RoleBinding'},
- 'resource.k8s.io/v1/DeviceClass': {'r': 'resource.v1.DeviceClass'},
- 'resource.k8s.io/v1/DeviceTaintRule': {'r': 'resource.v1.DeviceTaintRule'},
- 'resource.k8s.io/v1/ResourceClaim': {'r': 'resource.v1.ResourceClaim'},
- 'resource.k8s.io/v1/ResourceClaimTemplate': {'r': 'resource.v1.ResourceClaimTemplate'},
- 'resource.k8s.io/v1/ResourceSlice': {'r': 'resource.v1.ResourceSlice'},
- 'scheduling.k8s.io/v1/PriorityClass': {'r': 'scheduling.v1.PriorityClass'},
- 'storage.k8s.io/v1/CSIDriver': {'r': 'storage.v1.CSIDriver'},
- 'storage.k8s.io/v1/CSINode': {'r': 'storage.v1.CSINode'},
- 'storage.k8s.io/v1/CSIStorageCapacity': {'r': 'storage.v1.CSIStorageCapacity'},
- 'storage.k8s.io/v1/StorageClass': {'r': 'storage.v1.StorageClass'},
- 'storage.k8s.io/v1/VolumeAttachment': {'r': 'storage.v1.VolumeAttachment'},
- 'storage.k8s.io/v1/VolumeAttributesClass': {'r': 'storage.v1.VolumeAttributesClass'},
- 'storagemigration.k8s.io/v1/StorageVersionMigration': {'r': 'storagemigration.v1.StorageVersionMigration'},
- 'v1/Binding': {'r': 'core.v1.Binding'},
- 'v1/ComponentStatus': {'r': 'core.v1.ComponentStatus'},
- 'v1/ConfigMap': {'r': 'core.v1.ConfigMap'},
- 'v1/Endpoints': {'r': 'core.v1.Endpoints'},
- 'v1/Event': {'r': 'core.v1.Event'},
- 'v1/LimitRange': {'r': 'core.v1.LimitRange'},
- 'v1/Namespace': {'r': 'core.v1.Namespace'},
- 'v1/Node': {'r': 'core.v1.Node'},
- 'v1/PersistentVolume': {'r': 'core.v1.PersistentVolume'},
- 'v1/PersistentVolumeClaim': {'r': 'core.v1.PersistentVolumeClaim'},
- 'v1/Pod': {'r': 'core.v1.Pod'},
- 'v1/PodTemplate': {'r': 'core.v1.PodTemplate'},
- 'v1/ReplicationController': {'r': 'core.v1.ReplicationController'},
- 'v1/ResourceQuota': {'r': 'core.v1.ResourceQuota'},
- 'v1/Secret': {'r': 'core.v1.Secret'},
- 'v1/Service': {'r': 'core.v1.Service'},
- 'v1/ServiceAccount': {'r': 'core.v1.ServiceAccount'}}
+KINDS = {
+    "admissionregistration.k8s.io/v1/MutatingAdmissionPolicy": {
+        "r": "admissionregistration.v1.MutatingAdmissionPolicy"
+    },
+    "admissionregistration.k8s.io/v1/MutatingAdmissionPolicyBinding": {
+        "r": "admissionregistration.v1.MutatingAdmissionPolicyBinding"
+    },
+    "admissionregistration.k8s.io/v1/MutatingWebhookConfiguration": {
+        "r": "admissionregistration.v1.MutatingWebhookConfiguration"
+    },
+    "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy": {
+        "r": "admissionregistration.v1.ValidatingAdmissionPolicy"
+    },
+    "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding": {
+        "r": "admissionregistration.v1.ValidatingAdmissionPolicyBinding"
+    },
+    "admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration": {
+        "r": "admissionregistration.v1.ValidatingWebhookConfiguration"
+    },
+    "apiextensions.k8s.io/v1/CustomResourceDefinition": {
+        "r": "apiextensions.v1.CustomResourceDefinition"
+    },
+    "apiregistration.k8s.io/v1/APIService": {
+        "r": "apiregistration.v1.APIService"
+    },
+    "apps/v1/ControllerRevision": {
+        "r": "apps.v1.ControllerRevision"
+    },
+    "apps/v1/DaemonSet": {
+        "r": "apps.v1.DaemonSet"
+    },
+    "apps/v1/Deployment": {
+        "r": "apps.v1.Deployment"
+    },
+    "apps/v1/ReplicaSet": {
+        "r": "apps.v1.ReplicaSet"
+    },
+    "apps/v1/StatefulSet": {
+        "r": "apps.v1.StatefulSet"
+    },
+    "authentication.k8s.io/v1/SelfSubjectReview": {
+        "r": "authentication.v1.SelfSubjectReview"
+    },
+    "authentication.k8s.io/v1/TokenRequest": {
+        "r": "authentication.v1.TokenRequest"
+    },
+    "authentication.k8s.io/v1/TokenReview": {
+        "r": "authentication.v1.TokenReview"
+    },
+    "authorization.k8s.io/v1/LocalSubjectAccessReview": {
+        "r": "authorization.v1.LocalSubjectAccessReview"
+    },
+    "authorization.k8s.io/v1/SelfSubjectAccessReview": {
+        "r": "authorization.v1.SelfSubjectAccessReview"
+    },
+    "authorization.k8s.io/v1/SelfSubjectRulesReview": {
+        "r": "authorization.v1.SelfSubjectRulesReview"
+    },
+    "authorization.k8s.io/v1/SubjectAccessReview": {
+        "r": "authorization.v1.SubjectAccessReview"
+    },
+    "autoscaling/v1/HorizontalPodAutoscaler": {
+        "r": "autoscaling.v1.HorizontalPodAutoscaler"
+    },
+    "autoscaling/v1/Scale": {
+        "r": "autoscaling.v1.Scale"
+    },
+    "autoscaling/v2/HorizontalPodAutoscaler": {
+        "r": "autoscaling.v2.HorizontalPodAutoscaler"
+    },
+    "batch/v1/CronJob": {
+        "r": "batch.v1.CronJob"
+    },
+    "batch/v1/Job": {
+        "r": "batch.v1.Job"
+    },
+    "certificates.k8s.io/v1/CertificateSigningRequest": {
+        "r": "certificates.v1.CertificateSigningRequest"
+    },
+    "certificates.k8s.io/v1/ClusterTrustBundle": {
+        "r": "certificates.v1.ClusterTrustBundle"
+    },
+    "certificates.k8s.io/v1/PodCertificateRequest": {
+        "r": "certificates.v1.PodCertificateRequest"
+    },
+    "coordination.k8s.io/v1/Lease": {
+        "r": "coordination.v1.Lease"
+    },
+    "discovery.k8s.io/v1/EndpointSlice": {
+        "r": "discovery.v1.EndpointSlice"
+    },
+    "events.k8s.io/v1/Event": {
+        "r": "events.v1.Event"
+    },
+    "flowcontrol.apiserver.k8s.io/v1/FlowSchema": {
+        "r": "flowcontrol.v1.FlowSchema"
+    },
+    "flowcontrol.apiserver.k8s.io/v1/PriorityLevelConfiguration": {
+        "r": "flowcontrol.v1.PriorityLevelConfiguration"
+    },
+    "networking.k8s.io/v1/IPAddress": {
+        "r": "networking.v1.IPAddress"
+    },
+    "networking.k8s.io/v1/Ingress": {
+        "r": "networking.v1.Ingress"
+    },
+    "networking.k8s.io/v1/IngressClass": {
+        "r": "networking.v1.IngressClass"
+    },
+    "networking.k8s.io/v1/NetworkPolicy": {
+        "r": "networking.v1.NetworkPolicy"
+    },
+    "networking.k8s.io/v1/ServiceCIDR": {
+        "r": "networking.v1.ServiceCIDR"
+    },
+    "node.k8s.io/v1/RuntimeClass": {
+        "r": "node.v1.RuntimeClass"
+    },
+    "policy/v1/Eviction": {
+        "r": "policy.v1.Eviction"
+    },
+    "policy/v1/PodDisruptionBudget": {
+        "r": "policy.v1.PodDisruptionBudget"
+    },
+    "rbac.authorization.k8s.io/v1/ClusterRole": {
+        "r": "rbac.v1.ClusterRole"
+    },
+    "rbac.authorization.k8s.io/v1/ClusterRoleBinding": {
+        "r": "rbac.v1.ClusterRoleBinding"
+    },
+    "rbac.authorization.k8s.io/v1/Role": {
+        "r": "rbac.v1.Role"
+    },
+    "rbac.authorization.k8s.io/v1/RoleBinding": {
+        "r": "rbac.v1.RoleBinding"
+    },
+    "resource.k8s.io/v1/DeviceClass": {
+        "r": "resource.v1.DeviceClass"
+    },
+    "resource.k8s.io/v1/DeviceTaintRule": {
+        "r": "resource.v1.DeviceTaintRule"
+    },
+    "resource.k8s.io/v1/ResourceClaim": {
+        "r": "resource.v1.ResourceClaim"
+    },
+    "resource.k8s.io/v1/ResourceClaimTemplate": {
+        "r": "resource.v1.ResourceClaimTemplate"
+    },
+    "resource.k8s.io/v1/ResourceSlice": {
+        "r": "resource.v1.ResourceSlice"
+    },
+    "scheduling.k8s.io/v1/PriorityClass": {
+        "r": "scheduling.v1.PriorityClass"
+    },
+    "storage.k8s.io/v1/CSIDriver": {
+        "r": "storage.v1.CSIDriver"
+    },
+    "storage.k8s.io/v1/CSINode": {
+        "r": "storage.v1.CSINode"
+    },
+    "storage.k8s.io/v1/CSIStorageCapacity": {
+        "r": "storage.v1.CSIStorageCapacity"
+    },
+    "storage.k8s.io/v1/StorageClass": {
+        "r": "storage.v1.StorageClass"
+    },
+    "storage.k8s.io/v1/VolumeAttachment": {
+        "r": "storage.v1.VolumeAttachment"
+    },
+    "storage.k8s.io/v1/VolumeAttributesClass": {
+        "r": "storage.v1.VolumeAttributesClass"
+    },
+    "storagemigration.k8s.io/v1/StorageVersionMigration": {
+        "r": "storagemigration.v1.StorageVersionMigration"
+    },
+    "v1/Binding": {
+        "r": "core.v1.Binding"
+    },
+    "v1/ComponentStatus": {
+        "r": "core.v1.ComponentStatus"
+    },
+    "v1/ConfigMap": {
+        "r": "core.v1.ConfigMap"
+    },
+    "v1/Endpoints": {
+        "r": "core.v1.Endpoints"
+    },
+    "v1/Event": {
+        "r": "core.v1.Event"
+    },
+    "v1/LimitRange": {
+        "r": "core.v1.LimitRange"
+    },
+    "v1/Namespace": {
+        "r": "core.v1.Namespace"
+    },
+    "v1/Node": {
+        "r": "core.v1.Node"
+    },
+    "v1/PersistentVolume": {
+        "r": "core.v1.PersistentVolume"
+    },
+    "v1/PersistentVolumeClaim": {
+        "r": "core.v1.PersistentVolumeClaim"
+    },
+    "v1/Pod": {
+        "r": "core.v1.Pod"
+    },
+    "v1/PodTemplate": {
+        "r": "core.v1.PodTemplate"
+    },
+    "v1/ReplicationController": {
+        "r": "core.v1.ReplicationController"
+    },
+    "v1/ResourceQuota": {
+        "r": "core.v1.ResourceQuota"
+    },
+    "v1/Secret": {
+        "r": "core.v1.Secret"
+    },
+    "v1/Service": {
+        "r": "core.v1.Service"
+    },
+    "v1/ServiceAccount": {
+        "r": "core.v1.ServiceAccount"
+    }
+}

@@ -67,7 +67,7 @@ def test_configmap_data_is_exact(want, have):
 def test_label_values_are_exact():
     desired = {"metadata": {"labels": {"version": "9.10"}}}
     assert diffs(desired, {"metadata": {"labels": {"version": "9.1"}}}) == [(".metadata.labels.version", "9.10",
-                                                                              "9.1")]
+                                                                             "9.1")]
 
 
 def test_container_resources_compare_by_amount():
