@@ -35,6 +35,8 @@ SERVICE_CIDR = "10.96.0.0/16"
 POD_CIDR = "10.244.0.0/16"
 NODE_IP = "10.240.0.1"
 FAKE_NODE_ANNOTATION = "kwok.x-k8s.io/node"
+# The default StorageClass every instance has (dynamic hostPath volumes).
+STORAGE_CLASS = "standard"
 # Users whose reads are noise in the audit log (their writes are still logged).
 # Seconds between SIGTERM and SIGKILL.  kube-apiserver waits up to a minute for open
 # watch streams before it exits; nothing here needs a graceful apiserver exit.
@@ -317,6 +319,9 @@ class ControlPlane:
             "--secure-port=0", "--leader-elect=false", "--use-service-account-credentials=false",
             f"--service-account-private-key-file={d / 'sa.key'}", f"--root-ca-file={d / 'ca.crt'}",
             f"--cluster-signing-cert-file={d / 'ca.crt'}", "--controllers=*,-nodeipam",
+            # Dynamic hostPath volumes (paths under /tmp; nothing is written without a kubelet), so
+            # PersistentVolumeClaims bind as on a real cluster with a default StorageClass.
+            "--enable-hostpath-provisioner=true",
             f"--service-cluster-ip-range={SERVICE_CIDR}",
         ]
 
@@ -393,6 +398,17 @@ class ControlPlane:
     def _default_sa(self) -> bool:
         return self.request("GET", "/api/v1/namespaces/default/serviceaccounts/default")[0] == 200
 
+    def _create_storage_class(self) -> None:
+        """A default StorageClass served by the controller-manager's hostPath provisioner."""
+        body = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                "metadata": {"name": STORAGE_CLASS,
+                             "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+                "provisioner": "kubernetes.io/host-path", "reclaimPolicy": "Delete",
+                "volumeBindingMode": "Immediate"}
+        status, body = self.request("POST", "/apis/storage.k8s.io/v1/storageclasses", body)
+        if status not in (201, 409):
+            raise ControlPlaneError(f"creating the default StorageClass failed: {status} {body}")
+
     def _create_nodes(self) -> None:
         for i in range(self.nodes):
             name = f"kwok-node-{i}"
@@ -449,6 +465,7 @@ class ControlPlane:
             self._spawn("kube-scheduler", self._scheduler_argv())
             self._spawn("kwok", self._kwok_argv())
             self._create_nodes()
+            self._create_storage_class()
             self._wait("nodes Ready", self._nodes_ready, timeout, "kwok")
             self.timings["nodes"] = time.monotonic() - started
             self._wait("the default ServiceAccount", self._default_sa, timeout, "kube-controller-manager")

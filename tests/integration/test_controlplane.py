@@ -18,7 +18,7 @@ def _alive(pids):
     return [p for p in pids if cluster._pid_alive(p)]
 
 
-def test_cli_instance_runs_beside_the_session_instance(control_plane, tmp_path, playbook):
+def test_cli_instance_runs_beside_the_session_instance(control_plane, tmp_path, playbook, kube_version):
     workdir = tmp_path / "second"
     env = dict(os.environ, PYTHONPATH=str(ROOT / "hack"))
     up = subprocess.run([sys.executable, "-m", "controlplane", "up", "--dir", str(workdir), "--nodes", "1"],
@@ -39,7 +39,7 @@ def test_cli_instance_runs_beside_the_session_instance(control_plane, tmp_path, 
 
         status = subprocess.run([sys.executable, "-m", "controlplane", "status", "--dir", str(workdir)],
                                 capture_output=True, text=True, check=False, env=env, timeout=60)
-        assert status.returncode == 0 and "Kubernetes v1.37.2" in status.stdout
+        assert status.returncode == 0 and "Kubernetes %s" % kube_version in status.stdout
     finally:
         down = subprocess.run([sys.executable, "-m", "controlplane", "down", "--dir", str(workdir)],
                               capture_output=True, text=True, check=False, env=env, timeout=120)

@@ -128,30 +128,6 @@ def test_a_built_in_kind_the_server_does_not_serve_is_reported(client, namespace
     assert "namespace" not in info.value.msg.split("cluster")[-1]
 
 
-def test_a_wait_ends_at_its_deadline_when_the_apiserver_is_gone(client, control_plane, namespace):
-    """The retry budget (60 s) is longer than the wait; the wait's deadline must win."""
-    Engine(client).apply([deployment("waits", namespace, image=NEVER_READY_IMAGE)], "deadline", namespace=namespace)
-    outcome = {}
-
-    def run():
-        try:
-            Engine(client).apply([deployment("waits", namespace, image=NEVER_READY_IMAGE)], "deadline",
-                                 namespace=namespace, wait=True, wait_timeout=4)
-        except Exception as exc:  # noqa: BLE001 - checked below
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    time.sleep(1.0)
-    control_plane.stop_component("kube-apiserver")
-    try:
-        worker.join(40)  # far less than the 60 s retry budget a deadline-less request would spend
-        assert not worker.is_alive(), "the wait outlived its deadline"
-    finally:
-        control_plane.start_component("kube-apiserver")
-    assert isinstance(outcome.get("error"), WaitTimeout), outcome
-
-
 # ------------------------------------------------------------ staged plans
 def staged(namespace, job_image, gate_timeout=60):
     job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "schema", "namespace": namespace},
@@ -248,3 +224,28 @@ def test_spec_errors_name_the_field_before_any_request(client, audit):
                               {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "b"}}],
                              "span")
     assert writes(audit) == []
+
+
+# Last in this file: it stops the API server, and the controllers take a moment to settle after.
+def test_a_wait_ends_at_its_deadline_when_the_apiserver_is_gone(client, control_plane, namespace):
+    """The retry budget (60 s) is longer than the wait; the wait's deadline must win."""
+    Engine(client).apply([deployment("waits", namespace, image=NEVER_READY_IMAGE)], "deadline", namespace=namespace)
+    outcome = {}
+
+    def run():
+        try:
+            Engine(client).apply([deployment("waits", namespace, image=NEVER_READY_IMAGE)], "deadline",
+                                 namespace=namespace, wait=True, wait_timeout=4)
+        except Exception as exc:  # noqa: BLE001 - checked below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    time.sleep(1.0)
+    control_plane.stop_component("kube-apiserver")
+    try:
+        worker.join(40)  # far less than the 60 s retry budget a deadline-less request would spend
+        assert not worker.is_alive(), "the wait outlived its deadline"
+    finally:
+        control_plane.start_component("kube-apiserver")
+    assert isinstance(outcome.get("error"), WaitTimeout), outcome

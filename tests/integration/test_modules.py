@@ -120,12 +120,12 @@ def test_apply_module_from_src_file_with_module_defaults(playbook, namespace, tm
     assert run[1]["ready_nodes"] == 3
 
 
-def test_cluster_info_module(playbook, control_plane, audit):
+def test_cluster_info_module(playbook, control_plane, audit, kube_version):
     audit.start()
     run = playbook.run([{"skywalking.swck.cluster_info": {}}])
     info = run[0]
     assert info["changed"] is False
-    assert info["server"]["gitVersion"] == "v1.37.2"
+    assert info["server"]["gitVersion"] == kube_version
     assert info["server"]["host"] == control_plane.server
     assert info["ready_nodes"] == 3
     assert [n["name"] for n in info["nodes"]] == ["kwok-node-0", "kwok-node-1", "kwok-node-2"]

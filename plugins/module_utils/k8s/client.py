@@ -39,6 +39,9 @@ APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
 USER_AGENT = "skywalking.swck/0.2.0"
 _RETRY_WHEN_SAFE = frozenset([429, 502, 503, 504])
+# 422 answers that are not about the object: the API server is still starting (seen on v1.35 right
+# after a restart: "failed to allocate IP ...: allocator not ready").
+TRANSIENT_INVALID_MESSAGES = ("allocator not ready",)
 
 
 class Resource(object):
@@ -166,6 +169,9 @@ def is_safe_to_repeat(method, query=None, content_type=None):
 
 def should_retry(method, status, error, safe, attempts_500=0):
     """Whether an error answer is worth sending again (see the module docstring)."""
+    if status == 422 and error is not None and any(
+            text in (error.api_message or "") for text in TRANSIENT_INVALID_MESSAGES):
+        return safe
     if status in _RETRY_WHEN_SAFE:
         return safe or status == 429
     if status == 500:
@@ -463,6 +469,15 @@ class Client(object):
                 yield json.loads(buf)
         finally:
             resp.release_conn()
+
+    def api_group_versions(self):
+        """Every group/version the server serves (``v1``, ``apps/v1``, ...), from one ``/apis`` request."""
+        served = {"v1"}
+        for group in self.request("GET", "/apis").get("groups") or []:
+            for version in group.get("versions") or []:
+                if version.get("groupVersion"):
+                    served.add(version["groupVersion"])
+        return served
 
     def server_version(self):
         """The server's ``/version`` document (gitVersion, major, minor, platform, ...)."""

@@ -176,13 +176,22 @@ class Engine(object):
         self._pool = None
         self._reset(None)
 
-    def _reset(self, instance):
+    def _reset(self, instance, applyset_name=None):
         self.instance = instance
-        self.field_manager = self.field_manager_option or (manifest.field_manager_for(instance) if instance else None)
+        # The ApplySet (and field manager) is named after the instance unless a module keeps
+        # several ApplySets for one instance (one per component of a SkyWalking cluster).
+        self.applyset_name = applyset_name or instance
+        self.field_manager = self.field_manager_option or (
+            manifest.field_manager_for(self.applyset_name) if self.applyset_name else None)
         self.inventory = None
         self.writes = 0
         self.result = Result()
         self.notes = []
+
+    @property
+    def _legacy_ok(self):
+        """Objects labelled for the instance by 0.1.0 (no ApplySet label) are ours when the ApplySet is the instance's."""
+        return self.applyset_name == self.instance
 
     def _note(self, text):
         with self._lock:
@@ -229,7 +238,7 @@ class Engine(object):
                 crd_in_plan = True
             resolved.append((source, obj, stage, res, crd_in_plan))
         inventory_ns = self._inventory_namespace(namespace, resolved)
-        parent = applyset.parent_name(instance)
+        parent = applyset.parent_name(self.applyset_name or instance)
         set_id = applyset.applyset_id(parent, inventory_ns)
         planned, seen = [], {}
         for source, obj, stage, res, crd_in_plan in resolved:
@@ -272,7 +281,7 @@ class Engine(object):
 
     # ============================================================== apply
     def apply(self, definitions, instance, namespace=None, prune=False, prune_kinds=None, wait=False,
-              wait_timeout=300, diff=False):
+              wait_timeout=300, diff=False, applyset_name=None):
         """Reconcile ``definitions`` (a Plan, or manifests) for ``instance``; returns a Result.
 
         ``prune``: delete members no longer planned.  ``prune_kinds``: ``apiVersion/Kind``
@@ -280,10 +289,12 @@ class Engine(object):
         other kinds to look at even when the inventory does not name them.  ``wait``:
         wait for every waitable object at the end; ``wait_timeout`` in seconds (also the
         default for gates without their own timeout).  ``diff``: collect before/after.
+        ``applyset_name``: name of the ApplySet and field manager when it is not the instance
+        (several ApplySets label their members with the same instance).
         Raises SpecError (bad input, nothing sent), SwckError (refusals before any write,
         or failures with ``details['changed']``/``['objects']`` when something was written).
         """
-        self._reset(instance)
+        self._reset(instance, applyset_name)
         planned = self.plan(definitions, instance, namespace)
         extra, protected_ok = self._prune_kind_options(prune_kinds)
         try:
@@ -384,7 +395,7 @@ class Engine(object):
         first = self._map(read, [None] + ns_items)
         self.inventory = inv = applyset.Inventory.from_live(inv.name, inv.namespace, first[0])
         if inv.live is not None:
-            verdict, owner = manifest.ownership(inv.live, None, self.instance)
+            verdict, owner = manifest.ownership(inv.live, None, self.instance, self._legacy_ok)
             labels = (inv.live["metadata"].get("labels") or {})
             if verdict != manifest.OURS or labels.get(applyset.ID_LABEL) != inv.id:
                 raise SwckError("ConfigMap %s/%s (the ApplySet parent of instance %s) exists and is not ours (%s); "
@@ -466,7 +477,7 @@ class Engine(object):
     def _ownership_problem(self, p):
         if p.live is None:
             return None
-        verdict, owner = manifest.ownership(p.live, self.inventory.id, self.instance)
+        verdict, owner = manifest.ownership(p.live, self.inventory.id, self.instance, self._legacy_ok)
         if verdict == manifest.OURS:
             return None
         if verdict == manifest.OTHER_INSTANCE:
@@ -767,7 +778,7 @@ class Engine(object):
         if gk in ordering.PROTECTED_KINDS and gk not in protected_ok:
             return "protected kind (name it in prune_kinds to delete it)"
         meta = obj.get("metadata") or {}
-        if manifest.ownership(obj, self.inventory.id, self.instance)[0] != manifest.OURS:
+        if manifest.ownership(obj, self.inventory.id, self.instance, self._legacy_ok)[0] != manifest.OURS:
             return "not ours"
         if manifest.APPLIED_ANNOTATION not in (meta.get("annotations") or {}):
             return "not applied by skywalking.swck"
@@ -819,14 +830,14 @@ class Engine(object):
 
     # ============================================================ delete
     def delete(self, definitions, instance, namespace=None, delete_all=False, prune_kinds=None, wait=False,
-               wait_timeout=300, diff=False):
+               wait_timeout=300, diff=False, applyset_name=None):
         """state=absent: delete the listed objects this instance owns, or with ``delete_all`` every member.
 
         Results follow the input order; objects are deleted in reverse apply order.
         An empty ``definitions`` without ``delete_all`` is an error (a template that
         rendered nothing must not uninstall everything).
         """
-        self._reset(instance)
+        self._reset(instance, applyset_name)
         has_defs = definitions is not None and not (isinstance(definitions, (list, str, dict)) and not definitions)
         if has_defs and delete_all:
             raise SpecError("delete_all", "give either definitions (delete those) or delete_all (delete everything "
@@ -853,7 +864,7 @@ class Engine(object):
                     for p in planned:
                         if p.live is None:
                             continue
-                        verdict, owner = manifest.ownership(p.live, self.inventory.id, instance)
+                        verdict, owner = manifest.ownership(p.live, self.inventory.id, instance, self._legacy_ok)
                         if verdict == manifest.OURS:
                             targets.append(p.live)
                         else:
@@ -864,8 +875,7 @@ class Engine(object):
                     manifest.validate_instance(instance)
                     if namespace is not None and not manifest.is_dns_label(namespace):
                         raise SpecError("namespace", "%r is not a valid namespace name" % (namespace,))
-                    self.field_manager = self.field_manager_option or manifest.field_manager_for(instance)
-                    name = applyset.parent_name(instance)
+                    name = applyset.parent_name(self.applyset_name)
                     inv_ns = namespace or SURROGATE_NAMESPACE
                     self.inventory = applyset.Inventory(name, inv_ns)
                     self._plan_obj = Plan()

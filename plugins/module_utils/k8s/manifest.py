@@ -269,7 +269,7 @@ FOREIGN = "foreign"
 UNMANAGED = "unmanaged"
 
 
-def ownership(live, applyset_id, instance):
+def ownership(live, applyset_id, instance, legacy_ok=True):
     """Who owns an existing object, from its labels, annotations and owner references.
 
     Returns ``(verdict, description)``:
@@ -285,7 +285,7 @@ def ownership(live, applyset_id, instance):
     annotations = meta.get("annotations") or {}
     member_of = labels.get(APPLYSET_PART_OF_LABEL)
     if labels.get(MANAGED_BY_LABEL) == MANAGED_BY:
-        if member_of == applyset_id or (not member_of and labels.get(INSTANCE_LABEL) == instance):
+        if member_of == applyset_id or (legacy_ok and not member_of and labels.get(INSTANCE_LABEL) == instance):
             return OURS, "this instance"
         other = labels.get(INSTANCE_LABEL) or "?"
         if other == instance:

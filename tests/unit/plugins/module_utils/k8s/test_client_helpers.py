@@ -58,6 +58,9 @@ def test_retry_policy():
     assert not k8s_client.should_retry("DELETE", 409, pre, safe=True)
     for status in (400, 401, 403, 404, 422):
         assert not k8s_client.should_retry("GET", status, _err(status), safe=True)
+    # a 422 from an API server still starting (not about the object)
+    starting = _err(422, "Invalid", message="Service \"x\" is invalid: failed to allocate IP: allocator not ready")
+    assert k8s_client.should_retry("PATCH", 422, starting, safe=True)
 
 
 def test_version_rank_prefers_stable_and_newer():

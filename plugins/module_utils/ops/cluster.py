@@ -1,0 +1,206 @@
+# Copyright (c) skywalking.swck contributors
+# Licensed under the Apache License, Version 2.0 (see LICENSE)
+"""Reconcile a SkyWalking cluster: spec -> staged plan (pure builders) -> the apply engine.
+
+The modules ``skywalking.swck.cluster``, the component modules (``oap_server``, ``ui``,
+``banyandb``, ``satellite``, ``oap_dynamic_config``) and ``skywalking.swck.status`` call into
+this module; it is the only place where the SkyWalking builders meet the cluster.
+
+Ownership: the whole cluster (``cluster`` module) is one ApplySet named after the cluster; a
+component module keeps its own ApplySet ``<name>-<component>`` (its objects carry the same
+``app.kubernetes.io/instance=<name>`` label), so component modules never prune each other's
+objects and an object is never managed from two places (the second one is refused, naming the
+first).
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..k8s import applyset, manifest
+from ..k8s.engine import Engine
+from ..k8s.errors import ApiError, SpecError, SwckError
+from ..k8s.plan import Plan, Stage
+from ..skywalking import context as sw_context
+from ..skywalking import names, render, status
+from ..skywalking import spec as sw_spec
+from ..skywalking.builders import cluster as builders
+
+NAMESPACE_STAGE = "namespace"
+# Kinds status() reads to describe a cluster (Route only where served).
+STATUS_KINDS = (("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("batch/v1", "Job"), ("v1", "Service"),
+                ("networking.k8s.io/v1", "Ingress"), ("v1", "Pod"))
+
+
+def discover_context(client):
+    """The builders' context from one request (``/apis``): served group/versions, OpenShift or not."""
+    return sw_context.Context(sorted(client.api_group_versions()))
+
+
+def normalize(raw, slice_name="cluster"):
+    """``(spec, warnings)`` of the module's spec options (see skywalking/spec.py); raises SpecError."""
+    return sw_spec.normalize(raw, slice_name)
+
+
+def applyset_name(spec, module="cluster"):
+    """The ApplySet of a module: the cluster's name for the cluster module, ``<name>-<module>`` otherwise."""
+    return spec["name"] if module == "cluster" else "%s-%s" % (spec["name"], module.replace("_", "-"))
+
+
+def build_plan(spec, context, module="cluster", namespace_object=None):
+    """The Plan for ``module``'s components, with the Namespace first when the module creates it."""
+    plan = builders.build(spec, context, builders.MODULE_COMPONENTS[module])
+    if namespace_object is not None:
+        plan.stages.insert(0, Stage(NAMESPACE_STAGE, [namespace_object]))
+        plan.own_kind("", "Namespace")
+    return plan
+
+
+def namespace_object(spec, labels=None):
+    """The cluster's Namespace, with the given labels (e.g. PodSecurity ``enforce: restricted``)."""
+    meta = {"name": spec["namespace"]}
+    all_labels = dict(spec.get("labels") or {})
+    all_labels.update(labels or {})
+    if all_labels:
+        meta["labels"] = all_labels
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
+
+
+def _namespace_to_create(client, spec, create, labels):
+    """The Namespace object to plan when ``create`` is set and it does not exist or is ours."""
+    if not create:
+        return None
+    live = client.read(client.resource("v1", "Namespace"), None, spec["namespace"])
+    if live is None:
+        return namespace_object(spec, labels)
+    verdict, _owner = manifest.ownership(live, None, spec["name"], legacy_ok=True)
+    member = ((live.get("metadata") or {}).get("labels") or {}).get(manifest.APPLYSET_PART_OF_LABEL)
+    if verdict == manifest.OURS and member:
+        return namespace_object(spec, labels)  # ours from an earlier run: keep it in the plan
+    return None  # somebody else's namespace: use it, never adopt it
+
+
+def reconcile(client, spec, module="cluster", check_mode=False, prune=True, wait_timeout=600, diff=False,
+              adopt=False, force_conflicts=False, create_namespace=False, namespace_labels=None, context=None):
+    """Apply ``module``'s part of the normalised ``spec``; returns ``(engine result, context)``.
+
+    Gates between stages are always honoured (storage ready, schema init Job complete, OAP ready),
+    each with its own timeout or ``wait_timeout`` seconds.  Raises SwckError (with ``changed``
+    and the per-object actions when something was written).
+    """
+    ctx = context or discover_context(client)
+    ns_obj = _namespace_to_create(client, spec, create_namespace, namespace_labels)
+    if not create_namespace and not check_mode:
+        if client.read(client.resource("v1", "Namespace"), None, spec["namespace"]) is None:
+            raise SpecError("namespace", "namespace %s does not exist (set create_namespace: true to create it)"
+                            % spec["namespace"])
+    plan = build_plan(spec, ctx, module, ns_obj)
+    engine = Engine(client, check_mode=check_mode, force_conflicts=force_conflicts, adopt=adopt)
+    result = engine.apply(plan, spec["name"], namespace=spec["namespace"], prune=prune,
+                          prune_kinds=["v1/Namespace"] if ns_obj is not None else None, wait=False,
+                          wait_timeout=wait_timeout, diff=diff, applyset_name=applyset_name(spec, module))
+    return result, ctx
+
+
+def teardown(client, spec, module="cluster", check_mode=False, delete_volumes=False, delete_namespace=False,
+             wait=True, wait_timeout=300, diff=False):
+    """Delete everything ``module`` owns for the cluster; PVCs of BanyanDB only with ``delete_volumes``.
+
+    Returns the engine result; PersistentVolumeClaims deleted are added to its objects.
+    """
+    engine = Engine(client, check_mode=check_mode)
+    kinds = ["v1/Namespace"] if delete_namespace else None
+    result = engine.delete(None, spec["name"], namespace=spec["namespace"], delete_all=True, prune_kinds=kinds,
+                           wait=wait, wait_timeout=wait_timeout, diff=diff,
+                           applyset_name=applyset_name(spec, module))
+    if delete_volumes and module in ("cluster", "banyandb"):
+        pvc = client.resource("v1", "PersistentVolumeClaim")
+        selector = "%s=%s,%s=banyandb" % (names.INSTANCE_LABEL, spec["name"], names.COMPONENT_LABEL)
+        for claim in client.list(pvc, spec["namespace"], label_selector=selector):
+            meta = claim["metadata"]
+            gone = client.delete(pvc, meta["namespace"], meta["name"], uid=meta.get("uid"), dry_run=check_mode)
+            result.add(claim, "deleted" if gone else "absent", claim, None, diff,
+                       reason="volume of BanyanDB (delete_volumes)")
+    return result
+
+
+def gather(client, spec, context=None):
+    """The cluster's live objects that status.summarize reads (one LIST per kind, by instance label)."""
+    ctx = sw_context.make(context)
+    selector = "%s=%s" % (names.INSTANCE_LABEL, spec["name"])
+    kinds = list(STATUS_KINDS)
+    if ctx.has_routes:
+        kinds.append((sw_context.ROUTE_API, "Route"))
+    objects = []
+    for api_version, kind in kinds:
+        try:
+            objects.extend(client.list(client.resource(api_version, kind), spec["namespace"], label_selector=selector))
+        except SwckError as err:
+            if isinstance(err, ApiError) and err.status == 403:
+                continue  # a kind we may not read only makes the summary thinner
+            raise
+    return objects
+
+
+def cluster_status(client, spec, context=None):
+    """``status.summarize`` of the live cluster (see skywalking/status.py)."""
+    return status.summarize(spec, gather(client, spec, context), context)
+
+
+def render_to(spec, directory, context=None, module="cluster", create_namespace=False, namespace_labels=None):
+    """Write the plan as files under ``directory`` (one per object, stable names); returns the paths written.
+
+    The files hold exactly what the module would apply (ownership labels and applied marker
+    included), so a cluster first rendered for GitOps can later be reconciled by the module.
+    Files of an earlier render that the plan no longer has are removed.
+    """
+    ctx = sw_context.make(context)
+    ns_obj = namespace_object(spec, namespace_labels) if create_namespace else None
+    plan = build_plan(spec, ctx, module, ns_obj)
+    name = applyset_name(spec, module)
+    set_id = applyset.applyset_id(applyset.parent_name(name), spec["namespace"])
+
+    def prepare(obj):
+        return manifest.prepare(obj, spec["name"], set_id)
+
+    files = render.render(plan, prepare)
+    wanted = set()
+    written = []
+    for rel, text in files:
+        path = os.path.join(directory, rel)
+        wanted.add(os.path.normpath(path))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        old = None
+        if os.path.exists(path):
+            with open(path, "r") as handle:
+                old = handle.read()
+        if old != text:
+            with open(path, "w") as handle:
+                handle.write(text)
+            written.append(rel)
+    removed = []
+    for root, _dirs, filenames in os.walk(directory):
+        for filename in filenames:
+            path = os.path.normpath(os.path.join(root, filename))
+            if filename.endswith(".yaml") and path not in wanted:
+                os.remove(path)
+                removed.append(os.path.relpath(path, directory))
+    for root, dirs, _files in sorted(os.walk(directory, topdown=False)):
+        for folder in dirs:
+            full = os.path.join(root, folder)
+            if not os.listdir(full):
+                os.rmdir(full)
+    return [rel for rel, _text in files], sorted(written), sorted(removed)
+
+
+def plan_summary(plan):
+    """``[{"stage", "gate", "objects": ["Kind name", ...]}]`` for results and check mode."""
+    out = []
+    for stage in plan.stages:
+        out.append({"stage": stage.name, "gate": stage.gate.describe() if stage.gate else None,
+                    "objects": ["%s %s" % (o["kind"], o["metadata"]["name"]) for o in stage.objects]})
+    return out
+
+
+def empty_plan():
+    return Plan()

@@ -1,0 +1,137 @@
+# Copyright (c) skywalking.swck contributors
+# Licensed under the Apache License, Version 2.0 (see LICENSE)
+"""The shared body of the SkyWalking cluster modules (``cluster`` and the component modules).
+
+Each module file holds only its documentation and calls ``run_cluster_module(name)``; the
+options come from the one spec schema (skywalking/spec.py) plus the module options below.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ..k8s.errors import SpecError, SwckError
+from ..k8s.module import diff_list, fail, invocation, new_client, new_module
+
+# module name -> (spec slice, builders.MODULE_COMPONENTS key)
+MODULES = {
+    "cluster": ("cluster", "cluster"),
+    "oap_server": ("oap", "oap"),
+    "ui": ("ui", "ui"),
+    "banyandb": ("banyandb", "banyandb"),
+    "satellite": ("satellite", "satellite"),
+    "oap_dynamic_config": ("dynamic_config", "dynamic_config"),
+}
+
+COMMON_OPTIONS = {
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "prune": {"type": "bool", "default": True},
+    "adopt": {"type": "bool", "default": False},
+    "force_conflicts": {"type": "bool", "default": False},
+    "wait_timeout": {"type": "int", "default": 600},
+}
+CLUSTER_OPTIONS = {
+    "create_namespace": {"type": "bool", "default": False},
+    "namespace_labels": {"type": "dict", "default": {}},
+    "delete_volumes": {"type": "bool", "default": False},
+    "render_to": {"type": "path"},
+    "from_swck": {"type": "raw"},
+}
+
+
+def deep_merge(base, override):
+    """``override`` on top of ``base`` (dicts merged key by key; anything else replaced)."""
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _given(params, spec_keys):
+    """The spec options the task set (None means "not given": the schema's default applies)."""
+
+    def prune(value):
+        if isinstance(value, dict):
+            return {k: prune(v) for k, v in value.items() if v is not None}
+        return value
+
+    return {k: prune(params[k]) for k in spec_keys if params.get(k) is not None}
+
+
+def run_cluster_module(module_name):
+    from ..skywalking import spec as sw_spec
+    from . import cluster as ops
+
+    slice_name, components_key = MODULES[module_name]
+    argument_spec = dict(sw_spec.argument_spec(slice_name))
+    spec_keys = list(argument_spec)
+    argument_spec.update(COMMON_OPTIONS)
+    if module_name == "cluster":
+        argument_spec.update(CLUSTER_OPTIONS)
+    module = new_module(argument_spec, supports_check_mode=True)
+    params = module.params
+    raw = _given(params, spec_keys)
+    result = {"changed": False}
+    shown = {}
+    try:
+        if params.get("from_swck") is not None:
+            from ..k8s.manifest import load_definitions
+            from ..skywalking import swck
+
+            docs = [obj for _src, obj in load_definitions(params["from_swck"], field="from_swck")]
+            mapped, report = swck.from_swck(docs, name=raw.get("name"), namespace=raw.get("namespace"))
+            raw = deep_merge(mapped, raw)
+            result["swck_report"] = report
+            shown["from_swck"] = "(%d SWCK resource(s); see swck_report)" % len(docs)
+        spec, warnings = ops.normalize(raw, slice_name)
+        result["spec"] = spec
+        result["spec_warnings"] = warnings
+        for warning in warnings:
+            module.warn(warning)
+
+        if params.get("render_to"):
+            if params["state"] != "present":
+                raise SpecError("render_to", "only renders state=present")
+            everything, written, removed = ops.render_to(
+                spec, params["render_to"], module=components_key,
+                create_namespace=params.get("create_namespace"), namespace_labels=params.get("namespace_labels"))
+            result.update(changed=bool(written or removed), files={"all": everything, "written": written,
+                                                                   "removed": removed})
+            result["plan"] = ops.plan_summary(ops.build_plan(spec, None, components_key))
+            module.exit_json(invocation=invocation(module, shown), **result)
+
+        client = new_client(module)
+        if params["state"] == "absent":
+            outcome = ops.teardown(client, spec, components_key, check_mode=module.check_mode,
+                                   delete_volumes=params.get("delete_volumes") or False,
+                                   delete_namespace=bool(params.get("create_namespace")),
+                                   wait_timeout=params["wait_timeout"], diff=module._diff)
+            ctx = None
+        else:
+            outcome, ctx = ops.reconcile(
+                client, spec, components_key, check_mode=module.check_mode, prune=params["prune"],
+                wait_timeout=params["wait_timeout"], diff=module._diff, adopt=params["adopt"],
+                force_conflicts=params["force_conflicts"], create_namespace=params.get("create_namespace") or False,
+                namespace_labels=params.get("namespace_labels"))
+            result["plan"] = ops.plan_summary(ops.build_plan(spec, ctx, components_key))
+        for warning in outcome.warnings:
+            module.warn(warning)
+        result.update(outcome.as_dict())
+        result["api_warnings"] = list(client.warnings)
+        if params["state"] == "present" and not module.check_mode:
+            summary = ops.cluster_status(client, spec, ctx)
+            result["status"] = summary
+            result["summary"] = summary["summary"]
+        if module._diff:
+            result["diff"] = diff_list(outcome.diffs)
+    except SwckError as err:
+        details = dict(err.details)
+        err.details = details
+        for key in ("swck_report", "spec_warnings"):
+            if key in result:
+                details.setdefault(key, result[key])
+        fail(module, err, invocation(module, shown))
+    module.exit_json(invocation=invocation(module, shown), **result)
