@@ -5,10 +5,19 @@ CLUSTER_DIR ?= $(CURDIR)/.cluster
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.venv/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: demo setup build-controlplane cluster-up cluster-down cluster-status status test unit integration sanity lint bench
+.PHONY: demo deploy teardown setup build-controlplane cluster-up cluster-down cluster-status status test unit integration sanity lint bench
 
-## demo: set everything up, start the local control plane and show its status (the README's first command)
-demo: setup build-controlplane cluster-up status
+## demo: set everything up, start the local control plane, deploy SkyWalking onto it and show its status
+## (the README's first command)
+demo: setup build-controlplane cluster-up status deploy
+
+## deploy: the demo SkyWalking cluster (playbooks/vars/demo.yml) onto the local control plane
+deploy: setup
+	K8S_AUTH_KUBECONFIG=$(CLUSTER_DIR)/kubeconfig .venv/bin/ansible-playbook playbooks/demo.yml
+
+## teardown: remove the demo SkyWalking cluster (its namespace and data too)
+teardown: setup
+	K8S_AUTH_KUBECONFIG=$(CLUSTER_DIR)/kubeconfig .venv/bin/ansible-playbook playbooks/demo-teardown.yml
 
 setup:
 	bash hack/setup.sh

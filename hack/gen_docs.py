@@ -56,7 +56,10 @@ TABLES_END = "<!-- END GENERATED SPEC TABLES -->"
 
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    """Indents sequences under their key (yamllint's and ansible-lint's expectation)."""
+
+    def increase_indent(self, flow=False, indentless=False):
+        return super().increase_indent(flow, False)
 
 
 def _represent_str(dumper, data):

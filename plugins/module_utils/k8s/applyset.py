@@ -93,35 +93,44 @@ class Inventory(object):
         return cls(name, namespace, parse_group_kinds(annotations.get(GROUP_KINDS_ANNOTATION)),
                    parse_namespaces(annotations.get(NAMESPACES_ANNOTATION)), live)
 
-    def manifest(self, group_kinds, namespaces, labels=None):
-        """The parent ConfigMap recording ``group_kinds`` and the member ``namespaces``."""
+    def manifest(self, group_kinds, namespaces, labels=None, data=None):
+        """The parent ConfigMap recording ``group_kinds``, the member ``namespaces`` and the caller's ``data``."""
         extra = sorted(n for n in namespaces if n and n != self.namespace)
         annotations = {TOOLING_ANNOTATION: TOOLING, GROUP_KINDS_ANNOTATION: format_group_kinds(group_kinds)}
         if extra:
             annotations[NAMESPACES_ANNOTATION] = ",".join(extra)
         all_labels = dict(labels or {})
         all_labels[ID_LABEL] = self.id
-        return {"apiVersion": PARENT_API_VERSION, "kind": PARENT_KIND,
-                "metadata": {"name": self.name, "namespace": self.namespace, "labels": all_labels,
-                             "annotations": annotations}}
+        out = {"apiVersion": PARENT_API_VERSION, "kind": PARENT_KIND,
+               "metadata": {"name": self.name, "namespace": self.namespace, "labels": all_labels,
+                            "annotations": annotations}}
+        if data:
+            out["data"] = dict(data)
+        return out
 
-    def covers(self, group_kinds, namespaces):
-        """Whether the live parent already records at least these kinds and namespaces."""
+    def holds(self, data):
+        """Whether the live parent carries exactly ``data`` (the caller's record, e.g. a spec)."""
+        return self.live is not None and ((self.live.get("data") or {}) == dict(data or {}))
+
+    def covers(self, group_kinds, namespaces, data=None):
+        """Whether the live parent already records at least these kinds and namespaces (and exactly ``data``)."""
         if self.live is None:
             return False
         extra = {n for n in namespaces if n and n != self.namespace}
-        return set(group_kinds) <= self.group_kinds and extra <= self.namespaces and self._current()
+        return (set(group_kinds) <= self.group_kinds and extra <= self.namespaces and self._current()
+                and self.holds(data))
 
     def _current(self):
         meta = self.live.get("metadata") or {}
         return ((meta.get("annotations") or {}).get(TOOLING_ANNOTATION) == TOOLING
                 and (meta.get("labels") or {}).get(ID_LABEL) == self.id)
 
-    def records(self, group_kinds, namespaces):
+    def records(self, group_kinds, namespaces, data=None):
         """Whether the live parent already records exactly these kinds and namespaces."""
         if self.live is None:
             return False
         annotations = (self.live.get("metadata") or {}).get("annotations") or {}
         extra = {n for n in namespaces if n and n != self.namespace}
         return (parse_group_kinds(annotations.get(GROUP_KINDS_ANNOTATION)) == set(group_kinds)
-                and parse_namespaces(annotations.get(NAMESPACES_ANNOTATION)) == extra and self._current())
+                and parse_namespaces(annotations.get(NAMESPACES_ANNOTATION)) == extra and self._current()
+                and self.holds(data))

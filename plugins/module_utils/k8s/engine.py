@@ -178,6 +178,7 @@ class Engine(object):
 
     def _reset(self, instance, applyset_name=None):
         self.instance = instance
+        self.inventory_data = None
         # The ApplySet (and field manager) is named after the instance unless a module keeps
         # several ApplySets for one instance (one per component of a SkyWalking cluster).
         self.applyset_name = applyset_name or instance
@@ -281,7 +282,7 @@ class Engine(object):
 
     # ============================================================== apply
     def apply(self, definitions, instance, namespace=None, prune=False, prune_kinds=None, wait=False,
-              wait_timeout=300, diff=False, applyset_name=None):
+              wait_timeout=300, diff=False, applyset_name=None, inventory_data=None):
         """Reconcile ``definitions`` (a Plan, or manifests) for ``instance``; returns a Result.
 
         ``prune``: delete members no longer planned.  ``prune_kinds``: ``apiVersion/Kind``
@@ -290,11 +291,14 @@ class Engine(object):
         wait for every waitable object at the end; ``wait_timeout`` in seconds (also the
         default for gates without their own timeout).  ``diff``: collect before/after.
         ``applyset_name``: name of the ApplySet and field manager when it is not the instance
-        (several ApplySets label their members with the same instance).
+        (several ApplySets label their members with the same instance).  ``inventory_data``: a
+        ``{key: text}`` record kept in the ApplySet parent's ``data`` (the SkyWalking modules keep
+        the normalised spec there, for the status module); written only when it changes.
         Raises SpecError (bad input, nothing sent), SwckError (refusals before any write,
         or failures with ``details['changed']``/``['objects']`` when something was written).
         """
         self._reset(instance, applyset_name)
+        self.inventory_data = dict(inventory_data or {})
         planned = self.plan(definitions, instance, namespace)
         extra, protected_ok = self._prune_kind_options(prune_kinds)
         try:
@@ -747,19 +751,20 @@ class Engine(object):
             kinds.add((manifest.group_of(obj["apiVersion"]), obj["kind"]))
             if (obj.get("metadata") or {}).get("namespace"):
                 namespaces.add(obj["metadata"]["namespace"])
+        data = getattr(self, "inventory_data", None) or (inv.live or {}).get("data")
         if superset:
-            if inv.covers(kinds, namespaces):
+            if inv.covers(kinds, namespaces, data):
                 return
             kinds |= inv.group_kinds
             namespaces |= inv.namespaces
-        elif inv.records(kinds, namespaces):
+        elif inv.records(kinds, namespaces, data):
             return
         if self.check_mode:
             return
         if inv.namespace in getattr(self, "_creating_ns", set()) and not any(
                 p.body["kind"] == "Namespace" and p.name == inv.namespace and p.after for p in planned):
             return  # the parent's namespace is created in the first stage; recorded after it
-        body = inv.manifest(kinds, namespaces, manifest.ownership_labels(self.instance))
+        body = inv.manifest(kinds, namespaces, manifest.ownership_labels(self.instance), data)
         res = self.client.resource(applyset.PARENT_API_VERSION, applyset.PARENT_KIND)
         try:
             live = self.client.apply(res, body, self.field_manager, force=True)

@@ -15,6 +15,7 @@ first).
 
 from __future__ import annotations
 
+import json
 import os
 
 from ..k8s import applyset, manifest
@@ -27,6 +28,9 @@ from ..skywalking import spec as sw_spec
 from ..skywalking.builders import cluster as builders
 
 NAMESPACE_STAGE = "namespace"
+# Key of the normalised spec in the ApplySet parent's data (read by the status module).
+SPEC_KEY = "spec.json"
+SPEC_MODULE_KEY = "module"
 # Kinds status() reads to describe a cluster (Route only where served).
 STATUS_KINDS = (("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("batch/v1", "Job"), ("v1", "Service"),
                 ("networking.k8s.io/v1", "Ingress"), ("v1", "Pod"))
@@ -50,6 +54,14 @@ def applyset_name(spec, module="cluster"):
 def build_plan(spec, context, module="cluster", namespace_object=None):
     """The Plan for ``module``'s components, with the Namespace first when the module creates it."""
     plan = builders.build(spec, context, builders.MODULE_COMPONENTS[module])
+    if module == "oap":
+        # The dynamic configuration's values are the oap_dynamic_config module's (OAP reads them from a
+        # ConfigMap it finds by label; without one it runs with the defaults).
+        dynamic = names.oap_dynamic_config(spec)
+        for stage in plan.stages:
+            stage.objects = [o for o in stage.objects if not (o["kind"] == "ConfigMap"
+                                                             and o["metadata"]["name"] == dynamic)]
+        plan.stages = [s for s in plan.stages if s.objects]
     if namespace_object is not None:
         plan.stages.insert(0, Stage(NAMESPACE_STAGE, [namespace_object]))
         plan.own_kind("", "Namespace")
@@ -96,10 +108,54 @@ def reconcile(client, spec, module="cluster", check_mode=False, prune=True, wait
                             % spec["namespace"])
     plan = build_plan(spec, ctx, module, ns_obj)
     engine = Engine(client, check_mode=check_mode, force_conflicts=force_conflicts, adopt=adopt)
+    record = {SPEC_KEY: json.dumps(spec, sort_keys=True, separators=(",", ":")), SPEC_MODULE_KEY: module}
     result = engine.apply(plan, spec["name"], namespace=spec["namespace"], prune=prune,
                           prune_kinds=["v1/Namespace"] if ns_obj is not None else None, wait=False,
-                          wait_timeout=wait_timeout, diff=diff, applyset_name=applyset_name(spec, module))
+                          wait_timeout=wait_timeout, diff=diff, applyset_name=applyset_name(spec, module),
+                          inventory_data=record)
     return result, ctx
+
+
+def recorded_spec(client, name, namespace):
+    """The normalised spec the last reconcile of cluster ``name`` recorded, and by which module.
+
+    Looks at the cluster module's ApplySet parent first, then the component modules' (the OAP
+    server's first).  Returns ``(spec, module)``; raises SwckError when nothing is recorded.
+    """
+    res = client.resource(applyset.PARENT_API_VERSION, applyset.PARENT_KIND)
+    for module in ("cluster", "oap", "banyandb", "ui", "satellite", "dynamic_config"):
+        parent = client.read(res, namespace, applyset.parent_name(applyset_name({"name": name}, module)))
+        text = ((parent or {}).get("data") or {}).get(SPEC_KEY)
+        if text:
+            try:
+                return json.loads(text), module
+            except ValueError:
+                raise SwckError("the record of SkyWalking cluster %s in namespace %s is damaged (%s)" % (
+                    name, namespace, parent["metadata"]["name"]))
+    raise SwckError("no SkyWalking cluster %s in namespace %s: nothing reconciled it with this collection (no "
+                    "ApplySet parent with a recorded spec)" % (name, namespace))
+
+
+def recorded_modules(client, name, namespace):
+    """The modules that keep a record for cluster ``name`` (``cluster`` or component modules)."""
+    res = client.resource(applyset.PARENT_API_VERSION, applyset.PARENT_KIND)
+    out = []
+    for module in ("cluster", "oap", "banyandb", "ui", "satellite", "dynamic_config"):
+        parent = client.read(res, namespace, applyset.parent_name(applyset_name({"name": name}, module)))
+        if ((parent or {}).get("data") or {}).get(SPEC_KEY):
+            out.append(module)
+    return out
+
+
+def expected_spec(spec, modules):
+    """The spec as status should read it when component modules (not the cluster module) run the cluster:
+    the UI and Satellite are expected only when their modules keep a record."""
+    if "cluster" in modules:
+        return spec
+    out = json.loads(json.dumps(spec))
+    out["ui"]["enabled"] = "ui" in modules
+    out["satellite"]["enabled"] = "satellite" in modules
+    return out
 
 
 def teardown(client, spec, module="cluster", check_mode=False, delete_volumes=False, delete_namespace=False,

@@ -13,6 +13,8 @@ import copy
 from ..k8s.errors import SpecError, SwckError
 from ..k8s.module import diff_list, fail, invocation, new_client, new_module
 
+# Component modules whose component is switched on by calling them.
+ENABLES = {"ui": "ui", "satellite": "satellite"}
 # module name -> (spec slice, builders.MODULE_COMPONENTS key)
 MODULES = {
     "cluster": ("cluster", "cluster"),
@@ -86,6 +88,13 @@ def run_cluster_module(module_name):
             raw = deep_merge(mapped, raw)
             result["swck_report"] = report
             shown["from_swck"] = "(%d SWCK resource(s); see swck_report)" % len(docs)
+        if module_name in ENABLES:
+            section = dict(raw.get(ENABLES[module_name]) or {})
+            if section.get("enabled") is False:
+                raise SpecError("%s.enabled" % ENABLES[module_name], "the %s module always runs its component; use "
+                                "state=absent to remove it" % module_name)
+            section["enabled"] = True
+            raw[ENABLES[module_name]] = section
         spec, warnings = ops.normalize(raw, slice_name)
         result["spec"] = spec
         result["spec_warnings"] = warnings

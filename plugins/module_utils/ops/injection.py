@@ -1,0 +1,901 @@
+# Copyright (c) skywalking.swck contributors
+# Licensed under the Apache License, Version 2.0 (see LICENSE)
+"""Reconcile the Java agent injection across a cluster: the I/O half of ``skywalking/inject.py``.
+
+``Injector(client).run(...)`` selects namespaces and workloads as SWCK's webhook does (namespace label
+``swck-injection: enabled`` -- or an explicit list, or another label selector -- and the pod template
+label ``swck-java-agent-injected: "true"``), computes each workload with the pure
+``inject.inject_object`` / ``inject.remove_object``, and writes only the workloads whose result differs.
+
+Reads: a fixed number of requests whatever the number of workloads or namespaces:
+
+1. the namespaces: one LIST (by label selector; for an explicit list, all of them, to report the
+   missing ones);
+2. one cluster-wide LIST per workload kind, filtered here by namespace and pod template label (the
+   label is on the template, which no server-side selector can reach); only when the credentials
+   cannot list a kind cluster-wide (403), one LIST per selected namespace instead;
+3. the labelled Pods, one cluster-wide LIST by label, to report bare pods (a pod cannot gain
+   containers after it was created);
+4. SwAgents: discovery of ``operator.skywalking.apache.org/v1alpha1`` (one GET, 404 when SWCK's CRD is
+   not installed) and one LIST when it is served.
+
+Large collections come in pages of 500 (``Client.list``), so a LIST of more objects than that costs one
+request per page.
+
+Writes: one JSON merge patch per changed workload with the field manager ``skywalking.swck/injector``
+(operation Update), holding the changed keys of ``metadata.annotations`` (SWCK's error marker, with
+``mark_errors``) and of the pod template, with ``metadata.resourceVersion`` as a precondition: a
+workload changed since it was listed is answered 409, read again, recomputed and patched once more.
+Server-side apply cannot express this injection: the merged ``JAVA_TOOL_OPTIONS`` value belongs to the
+container's owner (an apply conflicts unless forced, and then takes the field from its owner), and
+removing the agent by applying less would drop the user's own variable.  A merge patch of the computed
+template writes exactly the template the pure function returns, so a removal gives back the template
+the user had, byte for byte.  Fields that another manager owns and the patch changes are reported
+(``shared_fields``, classified with ``k8s/fields.py``).
+
+Existing Jobs and bare Pods cannot change their pod template (the API server refuses it): they are
+reported in ``skipped``.  CronJobs are injected (their next Jobs get the agent).
+
+Rollout pacing: template changes that restart pods (Deployments and StatefulSets with replicas, and
+DaemonSets) are written in batches of ``max_concurrent``; each batch must be Ready (``k8s/waiter.py``)
+before the next one is written, and the first batch that is not stops the run with the reason
+(DESIGN.md section 5: controllers ignore PodDisruptionBudgets during their own rollouts, so pacing is
+ours to do).  CronJobs and workloads scaled to zero restart nothing and are written at once.
+
+The per-namespace copy of OAP's CA (``<cluster>-agent-ca``, only ``ca.crt``) that agents need when
+OAP's gRPC port uses TLS is an object this injector owns: it goes through ``Engine.apply`` as the
+instance ``<cluster>-agent-ca`` (an ApplySet in the cluster's namespace), so copies no workload needs
+any more are pruned.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.skywalking.swck.plugins.module_utils.k8s import fields
+from ansible_collections.skywalking.swck.plugins.module_utils.k8s.engine import CHANGING_ACTIONS
+from ansible_collections.skywalking.swck.plugins.module_utils.k8s.compare import path_text
+from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import (
+    ApiError,
+    SpecError,
+    SwckError,
+    WaitFailed,
+    WaitTimeout,
+)
+from ansible_collections.skywalking.swck.plugins.module_utils.k8s.manifest import is_dns_label, object_ref
+from ansible_collections.skywalking.swck.plugins.module_utils.skywalking import inject
+
+KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
+API_VERSIONS = {"Deployment": "apps/v1", "StatefulSet": "apps/v1", "DaemonSet": "apps/v1",
+                "Job": "batch/v1", "CronJob": "batch/v1"}
+# Kinds whose template change restarts pods (paced); a Deployment/StatefulSet at 0 replicas restarts none.
+ROLLING_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+FIELD_MANAGER = "skywalking.swck/injector"
+DEFAULT_NAMESPACE_SELECTOR = "%s=%s" % (inject.NAMESPACE_LABEL, inject.NAMESPACE_LABEL_VALUE)
+CA_INSTANCE_SUFFIX = "-agent-ca"
+WORKERS = 12
+# Controllers that own pods of the kinds handled here (a ReplicaSet counts when a Deployment made it).
+HANDLED_POD_OWNERS = ("ReplicaSet", "StatefulSet", "DaemonSet", "Job")
+# SwAgent spec fields (SWCK api/v1alpha1 swagent_types.go): the short form of the swagents option uses them.
+SWAGENT_SPEC_FIELDS = ("selector", "containerMatcher", "javaSidecar", "sharedVolumeName", "optionalPlugins",
+                       "optionalReporterPlugins", "bootstrapPlugins")
+# List fields the API server merges by a key (strategic merge / server-side apply list-map keys).
+_LIST_KEYS = {"containers": "name", "initContainers": "name", "ephemeralContainers": "name", "volumes": "name",
+              "env": "name", "volumeMounts": "mountPath", "imagePullSecrets": "name"}
+
+# result lists
+LISTS = ("injected", "updated", "already_injected", "removed", "skipped", "failed", "not_applied")
+
+
+# ----------------------------------------------------------------------------------------------
+# pure helpers
+# ----------------------------------------------------------------------------------------------
+
+def merge_patch(old, new):
+    """The RFC 7386 JSON merge patch that turns mapping ``old`` into mapping ``new``.
+
+    Keys missing from ``new`` become ``None`` (delete); mappings are patched key by key; lists and
+    scalars that differ are replaced whole.  ``{}`` when they are equal.
+    """
+    patch = {}
+    for key in old:
+        if key not in new:
+            patch[key] = None
+    for key, value in new.items():
+        if key not in old:
+            patch[key] = copy.deepcopy(value)
+        elif isinstance(value, dict) and isinstance(old[key], dict):
+            sub = merge_patch(old[key], value)
+            if sub:
+                patch[key] = sub
+        elif value != old[key] or type(value) is not type(old[key]):
+            patch[key] = copy.deepcopy(value)
+    return patch
+
+
+def changed_fields(old, new, path=()):
+    """Fields of ``old`` that ``new`` changes or removes, as ``k8s/fields.py`` paths.
+
+    A path is a tuple of ``("f", name)`` (a mapping key) and ``("k", {key: value})`` (an item of a list
+    the API server keys: containers and volumes by name, env by name, volumeMounts by mountPath).
+    Fields ``new`` adds are not listed (nobody owns them yet); a changed scalar or un-keyed list is
+    listed whole.
+    """
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key, value in old.items():
+            sub = path + (("f", key),)
+            if key not in new:
+                out.append(sub)
+            elif value != new[key]:
+                out.extend(changed_fields(value, new[key], sub))
+        return out
+    key = _LIST_KEYS.get(path[-1][1]) if path and path[-1][0] == "f" else None
+    if key and isinstance(old, list) and isinstance(new, list) and all(
+            isinstance(item, dict) and key in item for item in old + new):
+        by_key = dict((item[key], item) for item in new)
+        out = []
+        for item in old:
+            sub = path + (("k", {key: item[key]}),)
+            if item[key] not in by_key:
+                out.append(sub)
+            elif item != by_key[item[key]]:
+                out.extend(changed_fields(item, by_key[item[key]], sub))
+        return out
+    return [path]
+
+
+def template_of(obj):
+    """The pod template of a workload (a dict), or None."""
+    path = inject.template_path(obj)
+    if path is None:
+        return None
+    node = obj
+    for key in path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else None
+
+
+def is_labelled(obj):
+    """Whether the pod template carries ``swck-java-agent-injected: "true"`` (case-insensitive, as SWCK)."""
+    tpl = template_of(obj) or {}
+    labels = (tpl.get("metadata") or {}).get("labels") or {}
+    return str(labels.get(inject.INJECTION_LABEL, "")).lower() == "true"
+
+
+def references_secret(obj, secret):
+    """Whether the pod template mounts the Secret named ``secret``."""
+    tpl = template_of(obj) or {}
+    for volume in (tpl.get("spec") or {}).get("volumes") or []:
+        if isinstance(volume, dict) and (volume.get("secret") or {}).get("secretName") == secret:
+            return True
+    return False
+
+
+def restarts_pods(obj):
+    """Whether a change of this workload's pod template restarts pods (what rollout pacing limits)."""
+    kind = obj.get("kind")
+    if kind not in ROLLING_KINDS:
+        return False
+    if kind == "DaemonSet":
+        return True
+    replicas = (obj.get("spec") or {}).get("replicas")
+    return replicas is None or replicas > 0
+
+
+def batches_of(items, size):
+    """``items`` in consecutive batches of ``size`` (one batch of all when ``size`` is 0)."""
+    if not items:
+        return []
+    if not size or size <= 0:
+        return [list(items)]
+    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+def swagent_objects(items, field="swagents"):
+    """The ``swagents`` option as SwAgent objects.
+
+    Each item is a SwAgent object (``metadata.name``, optional ``metadata.namespace``, ``spec``), or
+    its short form ``{name, namespace, <spec fields>}`` with SWCK's spec field names (selector,
+    containerMatcher, javaSidecar, sharedVolumeName, optionalPlugins, optionalReporterPlugins,
+    bootstrapPlugins).  A SwAgent without a namespace applies in every namespace.  Raises ``SpecError``.
+    """
+    out = []
+    for index, item in enumerate(items or []):
+        where = "%s[%d]" % (field, index)
+        if not isinstance(item, dict):
+            raise SpecError(where, "must be a SwAgent (a mapping)")
+        if "spec" in item or "metadata" in item or "kind" in item:
+            obj = copy.deepcopy(item)
+        else:
+            unknown = [k for k in item if k not in SWAGENT_SPEC_FIELDS + ("name", "namespace")]
+            if unknown:
+                raise SpecError("%s.%s" % (where, unknown[0]), "not a SwAgent field (%s)"
+                                % ", ".join(("name", "namespace") + SWAGENT_SPEC_FIELDS))
+            meta = {"name": item.get("name")}
+            if item.get("namespace"):
+                meta["namespace"] = item["namespace"]
+            obj = {"metadata": meta, "spec": dict((k, copy.deepcopy(v)) for k, v in item.items()
+                                                  if k in SWAGENT_SPEC_FIELDS)}
+        obj.setdefault("apiVersion", inject.SWAGENT_API_VERSION)
+        obj.setdefault("kind", inject.SWAGENT_KIND)
+        namespace = (obj.get("metadata") or {}).get("namespace")
+        if namespace is not None and not is_dns_label(namespace):
+            raise SpecError(where + ".namespace", "%r is not a namespace name" % (namespace,))
+        out.append(obj)
+    check_swagents(out)
+    return out
+
+
+def check_swagents(agents):
+    """Validate SwAgent objects with the pure layer (it checks them before looking at an object)."""
+    inject.inject_object({"kind": "SwAgentCheck"}, None, agents)
+
+
+def injection_defaults(defaults=None, cluster=None):
+    """``(defaults, cluster_spec, ca_copy)`` for a run.
+
+    ``defaults``: the module's ``defaults`` (keys of ``inject.DEFAULTS``; None values mean "not set").
+    ``cluster``: a provisioning spec (``skywalking/spec.py``), from which the collector address (and,
+    with OAP gRPC TLS, the CA Secret) default (``inject.cluster_agent_defaults``); ``defaults`` win.
+    ``ca_copy``: None, or ``{"source", "key", "namespace", "name", "instance"}`` when this run must copy
+    the CA from OAP's gRPC TLS Secret into every namespace whose workloads mount it.
+    Raises ``SpecError`` (``SpecProblems`` for the cluster spec).
+    """
+    merged = {}
+    spec = None
+    from_cluster = {}
+    if cluster:
+        from ansible_collections.skywalking.swck.plugins.module_utils.skywalking import spec as sw_spec
+
+        spec, _warnings = sw_spec.normalize(cluster)
+        from_cluster = inject.cluster_agent_defaults(spec)
+        merged.update(from_cluster)
+    if defaults is not None and not isinstance(defaults, dict):
+        raise SpecError("defaults", "must be a mapping")
+    for key, value in (defaults or {}).items():
+        if value is not None:
+            merged[key] = value
+    inject.effective_defaults(merged)
+    ca_copy = None
+    if from_cluster.get("ca_secret") and merged.get("ca_secret") == from_cluster["ca_secret"]:
+        grpc = spec["oap"]["tls"]["grpc"]
+        if not grpc.get("ca"):
+            raise SpecError("cluster.oap.tls.grpc.ca", "is empty: agents need the CA certificate that signed OAP's "
+                                                       "gRPC certificate (or set defaults.ca_secret yourself)")
+        ca_copy = {"source": grpc["secret"], "key": grpc["ca"], "namespace": spec["namespace"],
+                   "name": merged["ca_secret"], "instance": spec["name"] + CA_INSTANCE_SUFFIX}
+    return merged, spec, ca_copy
+
+
+def _ref(obj):
+    return object_ref(obj)
+
+
+def _entry(obj, **extra):
+    meta = obj.get("metadata") or {}
+    out = {"kind": obj.get("kind"), "namespace": meta.get("namespace"), "name": meta.get("name")}
+    out.update(dict((k, v) for k, v in extra.items() if v is not None))
+    return out
+
+
+def _sort_key(entry):
+    return (entry.get("namespace") or "", entry.get("kind") or "", entry.get("name") or "")
+
+
+def _without_managed_fields(obj):
+    meta = dict(obj.get("metadata") or {})
+    meta.pop("managedFields", None)
+    out = dict(obj)
+    out["metadata"] = meta
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# the reconcile
+# ----------------------------------------------------------------------------------------------
+
+class _Item(object):
+    """One workload on its way through the run."""
+
+    __slots__ = ("listed", "live", "res", "compute", "outcome", "template_changed", "after", "error",
+                 "removal_reason", "retried")
+
+    def __init__(self, live, res, compute, removal_reason=None):
+        self.listed = live  # as listed (``live`` is replaced by a fresh read after a 409)
+        self.live = live
+        self.res = res
+        self.compute = compute  # live object -> inject.Outcome
+        self.outcome = None
+        self.template_changed = False
+        self.after = None
+        self.error = None
+        self.removal_reason = removal_reason
+        self.retried = False
+
+    @property
+    def ref(self):
+        return _ref(self.live)
+
+    def evaluate(self):
+        self.outcome = self.compute(_without_managed_fields(self.live))
+        self.template_changed = template_of(self.outcome.obj) != template_of(self.live)
+        return self.outcome
+
+    @property
+    def needs_write(self):
+        return bool(self.outcome and self.outcome.report["changed"])
+
+
+class Result(object):
+    """What a run did; ``as_dict()`` is the module's result."""
+
+    def __init__(self):
+        self.lists = dict((name, []) for name in LISTS)
+        self.not_selected = 0
+        self.not_injected = 0
+        self.writes = 0
+        self.batches = []
+        self.shared_fields = []
+        self.warnings = []
+        self.diffs = []
+        self.stopped = None
+        self.namespaces = []
+        self.swagents = []
+        self.ca_secrets = None
+
+    def add(self, name, entry):
+        self.lists[name].append(entry)
+
+    def warn(self, text):
+        if text not in self.warnings:
+            self.warnings.append(text)
+
+    @property
+    def changed(self):
+        return self.writes > 0
+
+    def counts(self):
+        out = dict((name, len(self.lists[name])) for name in LISTS if self.lists[name])
+        if self.not_selected:
+            out["not_selected"] = self.not_selected
+        if self.not_injected:
+            out["not_injected"] = self.not_injected
+        return out
+
+    def as_dict(self):
+        out = {"changed": self.changed}
+        for name in LISTS:
+            out[name] = sorted(self.lists[name], key=_sort_key)
+        out.update(counts=self.counts(), writes=self.writes, batches=self.batches, shared_fields=self.shared_fields,
+                   stopped=self.stopped, namespaces=self.namespaces, swagents=self.swagents,
+                   ca_secrets=self.ca_secrets)
+        return out
+
+
+class Injector(object):
+    """Reconciles the injection for one run; holds per-run state (create one per run)."""
+
+    def __init__(self, client, check_mode=False, diff=False, field_manager=FIELD_MANAGER, workers=WORKERS):
+        self.client = client
+        self.check_mode = check_mode
+        self.diff = diff
+        self.field_manager = field_manager
+        self.workers = workers
+        self.result = Result()
+        self._pool = None
+        self._ca_cache = None
+
+    # ------------------------------------------------------------------ run
+    def run(self, state="present", namespaces=None, namespace_selector=None, kinds=KINDS, defaults=None,
+            cluster=None, swagents=(), read_swagents=True, max_concurrent=0, wait=False, wait_timeout=300,
+            mark_errors=False):
+        """Reconcile the injection; returns a ``Result``.
+
+        ``state``: ``present`` injects (and removes where the label was taken away), ``absent`` removes
+        every injection of this collection in scope.  Scope: ``namespaces`` (a list of names), else the
+        namespaces ``namespace_selector`` (a label selector, default ``swck-injection=enabled``)
+        selects; with a selector, workloads injected by this collection in namespaces that no longer
+        match are cleaned up too.  ``kinds``: a subset of ``KINDS``.  ``defaults``, ``cluster``:
+        see ``injection_defaults``.  ``swagents``: see ``swagent_objects``; ``read_swagents``: also
+        use the cluster's SwAgent objects when SWCK's CRD is served.  ``max_concurrent``: at most this
+        many pod-restarting workloads at once, each batch Ready before the next (0: no pacing);
+        ``wait``: wait for the (unpaced) rollouts too; ``wait_timeout``: seconds per batch.
+        ``mark_errors``: SWCK's error annotation on invalid workloads' own metadata.
+
+        Raises ``SpecError`` for invalid options (nothing read or written) and ``SwckError`` for a
+        failure that stops the run before any write (a namespace list it may not read, ...).  A pacing
+        stop does not raise: ``result.stopped`` says which batch and why.
+        """
+        self._check_options(state, namespaces, namespace_selector, kinds, max_concurrent, wait_timeout)
+        cfg, _spec, ca_copy = injection_defaults(defaults, cluster)
+        role_agents = swagent_objects(swagents)
+        explicit = bool(namespaces)
+        selector = None if explicit else (namespace_selector or DEFAULT_NAMESPACE_SELECTOR)
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            self._pool = pool
+            selected = self._select_namespaces(list(namespaces or []), selector)
+            self.result.namespaces = sorted(selected)
+            # the reads are independent: send them together
+            pods = pool.submit(self._list_pods, selected) if state == "present" else None
+            agents = pool.submit(self._read_swagents, selected) if read_swagents and state == "present" else None
+            listing, cluster_wide = self._list_workloads(kinds, selected)
+            cluster_agents = agents.result() if agents else []
+            self.result.swagents = sorted("%s/%s" % (a["metadata"].get("namespace"), a["metadata"]["name"])
+                                          for a in cluster_agents)
+            items = self._plan(state, listing, cluster_wide, selected, explicit, cfg, role_agents, cluster_agents,
+                               mark_errors)
+            if pods:
+                self._report_pods(pods.result(), selected)
+            writes = [item for item in items if item.needs_write]
+            for item in items:
+                if not item.needs_write:
+                    self._add_status(item, item.outcome.report)
+            self._report_shared_fields(writes)
+            ca_plan = self._ca_plan(ca_copy, items, listing, cluster_wide, kinds) if ca_copy else None
+            if ca_plan and ca_plan["before"] is not None:
+                self._apply_ca(ca_copy, ca_plan["before"], prune=ca_plan["prune_before"])
+            self._write_all(writes, max_concurrent, wait, wait_timeout)
+            if ca_plan and ca_plan["after"] is not None and not self.result.stopped:
+                self._apply_ca(ca_copy, self._ca_needed(ca_copy, items, listing, final=True), prune=True)
+        self._pool = None
+        self.result.warnings.extend(w for w in self.client.warnings if w not in self.result.warnings)
+        return self.result
+
+    @staticmethod
+    def _check_options(state, namespaces, namespace_selector, kinds, max_concurrent, wait_timeout):
+        if state not in ("present", "absent"):
+            raise SpecError("state", "must be present or absent, got %r" % (state,))
+        if namespaces and namespace_selector:
+            raise SpecError("namespaces", "give either namespaces or namespace_selector, not both")
+        for index, name in enumerate(namespaces or []):
+            if not is_dns_label(name):
+                raise SpecError("namespaces[%d]" % index, "%r is not a namespace name" % (name,))
+        if namespace_selector is not None and not isinstance(namespace_selector, str):
+            raise SpecError("namespace_selector", "must be a label selector string, e.g. team=shop,swck-injection")
+        if not kinds:
+            raise SpecError("kinds", "must name at least one of %s" % ", ".join(KINDS))
+        for kind in kinds:
+            if kind not in KINDS:
+                raise SpecError("kinds", "%r is not one of %s" % (kind, ", ".join(KINDS)))
+        if isinstance(max_concurrent, bool) or not isinstance(max_concurrent, int) or max_concurrent < 0:
+            raise SpecError("max_concurrent", "must be 0 (no pacing) or a positive number of workloads")
+        if isinstance(wait_timeout, bool) or not isinstance(wait_timeout, (int, float)) or wait_timeout <= 0:
+            raise SpecError("wait_timeout", "must be a positive number of seconds")
+
+    # ----------------------------------------------------------------- reads
+    def _select_namespaces(self, names, selector):
+        res = self.client.resource("v1", "Namespace")
+        if names:
+            try:
+                existing = set(ns["metadata"]["name"] for ns in self.client.list(res))
+            except ApiError as err:
+                if err.status != 403:
+                    raise
+                self.result.warn("cannot list namespaces (403): using the given namespaces without checking them")
+                return set(names)
+            for name in names:
+                if name not in existing:
+                    self.result.warn("namespace %s does not exist: nothing to do there" % name)
+            return set(n for n in names if n in existing)
+        try:
+            listed = self.client.list(res, label_selector=selector)
+        except ApiError as err:
+            if err.status == 400:
+                raise SpecError("namespace_selector", "%r: %s" % (selector, err.api_message))
+            if err.status == 403:
+                raise SwckError("cannot list namespaces to select them by %s (403 Forbidden): give the namespaces "
+                                "option instead" % selector)
+            raise
+        out = set()
+        for ns in listed:
+            if (ns.get("status") or {}).get("phase") == "Terminating":
+                self.result.warn("namespace %s is being deleted: left alone" % ns["metadata"]["name"])
+                continue
+            out.add(ns["metadata"]["name"])
+        return out
+
+    def _list_kind(self, kind, selected):
+        res = self.client.resource(API_VERSIONS[kind], kind)
+        try:
+            return res, self.client.list(res), True
+        except ApiError as err:
+            if err.status != 403:
+                raise
+        self.result.warn("cannot list %ss cluster-wide (403 Forbidden): listed per namespace instead (%d requests)"
+                         % (kind, len(selected)))
+        items = []
+        for namespace in sorted(selected):
+            try:
+                items.extend(self.client.list(res, namespace=namespace))
+            except ApiError as err:
+                if err.status != 403:
+                    raise
+                self.result.warn("cannot list %ss in namespace %s (403 Forbidden): not reconciled there"
+                                 % (kind, namespace))
+        return res, items, False
+
+    def _list_workloads(self, kinds, selected):
+        listed = [future.result() for future in [self._pool.submit(self._list_kind, kind, selected) for kind in kinds]]
+        listing = [(res, items) for res, items, _wide in listed]
+        return listing, all(wide for _res, _items, wide in listed)
+
+    def _list_pods(self, selected):
+        res = self.client.resource("v1", "Pod")
+        try:
+            return self.client.list(res, label_selector=inject.INJECTION_LABEL)
+        except ApiError as err:
+            if err.status != 403:
+                raise
+        pods = []
+        for namespace in sorted(selected):
+            try:
+                pods.extend(self.client.list(res, namespace=namespace, label_selector=inject.INJECTION_LABEL))
+            except ApiError as err:
+                if err.status != 403:
+                    raise
+        return pods
+
+    def _read_swagents(self, selected):
+        try:
+            served = self.client.served(inject.SWAGENT_API_VERSION, inject.SWAGENT_KIND)
+        except ApiError as err:
+            if err.status != 403:
+                raise
+            self.result.warn("cannot read API discovery for %s (403): SwAgent objects not read"
+                             % inject.SWAGENT_API_VERSION)
+            return []
+        if not served:
+            return []
+        res = self.client.resource(inject.SWAGENT_API_VERSION, inject.SWAGENT_KIND)
+        try:
+            agents = self.client.list(res)
+        except ApiError as err:
+            if err.status != 403:
+                raise
+            agents = []
+            for namespace in sorted(selected):
+                try:
+                    agents.extend(self.client.list(res, namespace=namespace))
+                except ApiError as inner:
+                    if inner.status != 403:
+                        raise
+                    self.result.warn("cannot list SwAgents in namespace %s (403 Forbidden): its workloads are "
+                                     "injected without them" % namespace)
+        return [_without_managed_fields(a) for a in agents]
+
+    # ------------------------------------------------------------- compute
+    def _plan(self, state, listing, cluster_wide, selected, explicit, cfg, role_agents, cluster_agents, mark_errors):
+        by_ns = {}
+        for agent in cluster_agents:
+            by_ns.setdefault(agent["metadata"].get("namespace"), []).append(agent)
+        agents_cache, bad_agents = {}, {}
+
+        def agents_for(namespace):
+            if namespace not in agents_cache:
+                agents = [a for a in role_agents if (a["metadata"].get("namespace") or namespace) == namespace]
+                agents += by_ns.get(namespace, [])
+                try:
+                    check_swagents(by_ns.get(namespace, []))
+                except SpecError as exc:
+                    bad_agents[namespace] = "SwAgent of namespace %s: %s" % (namespace, exc)
+                agents_cache[namespace] = agents
+            return agents_cache[namespace]
+
+        def injector(namespace):
+            agents = agents_for(namespace)
+            return lambda obj: inject.inject_object(obj, cfg, agents, mark_errors)
+
+        def remover(obj):
+            return inject.remove_object(obj, mark_errors)
+
+        if not cluster_wide and not explicit:
+            self.result.warn("some kinds were listed per namespace: injections in namespaces that left the "
+                             "selection could not be looked for")
+        items = []
+        for res, objects in listing:
+            for live in objects:
+                namespace = live["metadata"].get("namespace")
+                injected = inject.is_injected(live)
+                if namespace not in selected:
+                    if explicit or not injected:
+                        continue
+                    item = _Item(live, res, remover, "namespace %s is no longer selected" % namespace)
+                elif not injected and not is_labelled(live):
+                    self.result.not_selected += 1
+                    continue
+                elif state == "absent":
+                    item = _Item(live, res, remover, "state=absent")
+                else:
+                    agents_for(namespace)
+                    if namespace in bad_agents and is_labelled(live):
+                        self.result.add("failed", _entry(live, reason=bad_agents[namespace]))
+                        continue
+                    item = _Item(live, res, injector(namespace))
+                item.evaluate()
+                if self._classify(item):
+                    items.append(item)
+        return items
+
+    def _classify(self, item):
+        """Record what the pure function said; True when the item may be written."""
+        report = item.outcome.report
+        status = report["status"]
+        live = item.live
+        for warning in report["warnings"]:
+            self.result.warn("%s: %s" % (item.ref, warning))
+        if status == inject.SKIPPED:
+            self.result.add("skipped", _entry(live, reason=report["reason"]))
+            return False
+        if status == inject.NOT_INJECTED:
+            self.result.not_injected += 1
+            return False
+        if live["kind"] == "Job" and item.template_changed:
+            owner = _controller(live)
+            if owner and owner.get("kind") == "CronJob":
+                why = ("created by CronJob %s; the API server refuses changes to a Job's pod template: the CronJob's "
+                       "next Jobs carry the change" % owner.get("name"))
+            else:
+                why = ("the API server refuses changes to a Job's pod template: %s the agent by rendering the Job "
+                       "before creating it (the inject_java_agent filter or the command line), or run it from "
+                       "a CronJob" % ("remove" if status == inject.REMOVED else "inject"))
+            self.result.add("skipped", _entry(live, reason=why, status=status))
+            return False
+        if status == inject.ERROR:
+            self.result.add("failed", _entry(live, reason=report["reason"], field=report["field"],
+                                             annotation=report["annotation"]))
+            self.result.warn("%s: not injected: %s" % (item.ref, report["reason"]))
+            return item.needs_write  # only SWCK's error marker, with mark_errors
+        owner = _controller(live)
+        if owner and item.template_changed:
+            self.result.warn("%s is controlled by %s %s, which may put its pod template back"
+                             % (item.ref, owner.get("kind"), owner.get("name")))
+        return True
+
+    def _report_pods(self, pods, selected):
+        for pod in pods:
+            namespace = pod["metadata"].get("namespace")
+            if namespace not in selected or not is_labelled(pod):
+                continue
+            annotations = pod["metadata"].get("annotations") or {}
+            if inject.RECORD_ANNOTATION in annotations or str(
+                    annotations.get(inject.SUCCEED_ANNOTATION, "")).lower() == "true":
+                continue  # made from an injected template, or injected by SWCK's webhook
+            owner = _controller(pod)
+            if owner and owner.get("kind") in HANDLED_POD_OWNERS and _made_by_workload(pod, owner):
+                continue  # its workload is reconciled (or reported) above
+            text = "%s %s" % (owner.get("kind"), owner.get("name")) if owner else None
+            why = ("a running pod cannot gain containers: %s" % (
+                "its owner %s is not a workload kind this module injects; label that workload's template or render "
+                "the pod before creating it" % text if text else
+                "recreate it from an injected manifest (the inject_java_agent filter or the command line)"))
+            self.result.add("skipped", _entry(pod, reason=why, owner=text))
+
+    def _report_shared_fields(self, writes):
+        for item in writes:
+            old = {"metadata": {"annotations": (item.live.get("metadata") or {}).get("annotations") or {}},
+                   "spec": item.live.get("spec") or {}}
+            new = {"metadata": {"annotations": (item.outcome.obj.get("metadata") or {}).get("annotations") or {}},
+                   "spec": item.outcome.obj.get("spec") or {}}
+            for path in changed_fields(old, new):
+                owners = [(m, op) for m, op, _sub in fields.owners(item.live, path) if m != self.field_manager]
+                if not owners:
+                    continue
+                managers = sorted(set(m for m, _op in owners))
+                text = path_text(path)
+                self.result.shared_fields.append({"object": item.ref, "field": text, "managers": managers,
+                                                  "operations": sorted(set(op for _m, op in owners))})
+                appliers = sorted(set(m for m, op in owners if op == fields.APPLY))
+                if appliers:
+                    self.result.warn("%s: %s is applied by %s (server-side apply): its next apply may undo this "
+                                     "change; inject in that pipeline instead (the inject_java_agent filter)"
+                                     % (item.ref, text, ", ".join(appliers)))
+
+    # --------------------------------------------------------------- writes
+    def _write_all(self, writes, max_concurrent, wait, wait_timeout):
+        writes = sorted(writes, key=lambda i: _sort_key(_entry(i.live)))
+        immediate = [i for i in writes if not (i.template_changed and restarts_pods(i.live))]
+        rolling = [i for i in writes if i.template_changed and restarts_pods(i.live)]
+        batches = batches_of(rolling, max_concurrent)
+        self.result.batches = [[i.ref for i in batch] for batch in batches]
+        if immediate:
+            list(self._pool.map(self._write, immediate))
+            self._record(immediate)
+        for number, batch in enumerate(batches, 1):
+            list(self._pool.map(self._write, batch))
+            self._record(batch)
+            if self.check_mode or not (max_concurrent or wait):
+                continue
+            from ansible_collections.skywalking.swck.plugins.module_utils.k8s.waiter import Waiter
+
+            targets = [(i.res, i.after) for i in batch if i.after is not None]
+            try:
+                Waiter(self.client).wait(targets, wait_timeout)
+            except (WaitTimeout, WaitFailed) as err:
+                later = [i for rest in batches[number:] for i in rest]
+                self.result.stopped = {"batch": number, "batches": len(batches), "workloads": [i.ref for i in batch],
+                                       "reason": err.msg, "not_applied": [i.ref for i in later]}
+                for item in later:
+                    self.result.add("not_applied", _entry(item.live, reason="batch %d of %d did not become Ready"
+                                                          % (number, len(batches))))
+                return
+
+    def _write(self, item):
+        try:
+            self._patch(item)
+        except ApiError as err:
+            if err.status == 409 and not item.retried:
+                item.retried = True
+                try:
+                    fresh = self.client.read(item.res, item.live["metadata"].get("namespace"),
+                                             item.live["metadata"]["name"])
+                except SwckError as inner:
+                    item.error = "changed while being reconciled, and could not be read again: %s" % inner.msg
+                    return
+                if fresh is None:
+                    item.error = "deleted while being reconciled"
+                    return
+                item.live = fresh
+                item.evaluate()
+                if not item.needs_write or item.outcome.report["status"] == inject.ERROR:
+                    return
+                self._write(item)
+                return
+            item.error = err.api_message or err.msg
+        except SwckError as err:
+            item.error = err.msg
+
+    def _patch(self, item):
+        old = {"metadata": {"annotations": (item.live.get("metadata") or {}).get("annotations") or {}},
+               "spec": item.live.get("spec") or {}}
+        new = {"metadata": {"annotations": (item.outcome.obj.get("metadata") or {}).get("annotations") or {}},
+               "spec": item.outcome.obj.get("spec") or {}}
+        patch = merge_patch(old, new)
+        if not patch:
+            item.after = item.live
+            return
+        patch.setdefault("metadata", {})["resourceVersion"] = item.live["metadata"].get("resourceVersion")
+        meta = item.live["metadata"]
+        item.after = self.client.patch_merge(item.res, meta.get("namespace"), meta["name"], patch,
+                                             field_manager=self.field_manager, dry_run=self.check_mode)
+
+    def _record(self, items):
+        for item in items:
+            report = item.outcome.report
+            if item.error:
+                self.result.add("failed", _entry(item.live, reason=item.error))
+                self.result.warn("%s: not written: %s" % (item.ref, item.error))
+                continue
+            if not item.needs_write:  # a 409 and a fresh read showed nothing left to do
+                self._add_status(item, report)
+                continue
+            self.result.writes += 1
+            if report["status"] != inject.ERROR:
+                self._add_status(item, report)
+            if self.diff and item.after is not None:
+                self.result.diffs.append(self._diff(item))
+
+    def _add_status(self, item, report):
+        status = report["status"]
+        if status == inject.ERROR:
+            return
+        if status == inject.REMOVED:
+            self.result.add("removed", _entry(item.live, reason=item.removal_reason or report["reason"]))
+            return
+        name = {inject.INJECTED: "injected", inject.UPDATED: "updated"}.get(status, "already_injected")
+        self.result.add(name, _entry(item.live, containers=report["containers"], swagents=report["swagents"] or None))
+
+    def _diff(self, item):
+        before, after = {}, {}
+        old_ann = (item.live.get("metadata") or {}).get("annotations") or {}
+        new_ann = (item.after.get("metadata") or {}).get("annotations") or {}
+        if old_ann != new_ann:
+            before["metadata"] = {"annotations": old_ann}
+            after["metadata"] = {"annotations": new_ann}
+        path = inject.template_path(item.live)
+        if template_of(item.live) != template_of(item.after):
+            _put(before, path, template_of(item.live))
+            _put(after, path, template_of(item.after))
+        return (item.ref, before, after)
+
+    # ------------------------------------------------------------ CA copies
+    @staticmethod
+    def _ca_needed(ca_copy, items, listing, final):
+        """Namespaces whose workloads mount the CA copy (live, or after this run's writes when ``final``)."""
+        planned = set(id(item.listed) for item in items)
+        needed = set()
+        for _res, objects in listing:
+            for live in objects:
+                if id(live) not in planned and references_secret(live, ca_copy["name"]):
+                    needed.add(live["metadata"].get("namespace"))
+        for item in items:
+            obj = item.outcome.obj if final and item.needs_write and not item.error else item.live
+            if references_secret(obj, ca_copy["name"]):
+                needed.add(item.live["metadata"].get("namespace"))
+        return needed
+
+    def _ca_plan(self, ca_copy, items, listing, cluster_wide, kinds):
+        now = self._ca_needed(ca_copy, items, listing, final=False)
+        after = self._ca_needed(ca_copy, items, listing, final=True)
+        can_prune = cluster_wide and set(kinds) == set(KINDS)
+        if not can_prune:
+            self.result.warn("CA copies %s are not pruned in this run: it did not see every workload kind in every "
+                             "namespace" % ca_copy["name"])
+        union = now | after
+        if not can_prune:
+            return {"before": union, "prune_before": False, "after": None}
+        if union == after:
+            return {"before": after, "prune_before": True, "after": None}
+        return {"before": union, "prune_before": False, "after": after}
+
+    def _apply_ca(self, ca_copy, namespaces, prune):
+        from ansible_collections.skywalking.swck.plugins.module_utils.k8s.engine import Engine
+
+        engine = Engine(self.client, check_mode=self.check_mode)
+        if not namespaces:
+            if not prune:
+                return
+            result = engine.delete(None, ca_copy["instance"], namespace=ca_copy["namespace"], delete_all=True)
+        else:
+            data = self._ca_data(ca_copy)
+            secrets = [{"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                        "metadata": {"name": ca_copy["name"], "namespace": ns}, "data": {"ca.crt": data}}
+                       for ns in sorted(namespaces)]
+            result = engine.apply(secrets, ca_copy["instance"], namespace=ca_copy["namespace"], prune=prune)
+        counts = dict(self.result.ca_secrets or {})
+        for action, number in result.counts().items():
+            counts[action] = counts.get(action, 0) + number
+            if action in CHANGING_ACTIONS:
+                self.result.writes += number
+        self.result.ca_secrets = counts
+        for warning in result.warnings:
+            self.result.warn(warning)
+
+    def _ca_data(self, ca_copy):
+        if self._ca_cache is not None:
+            return self._ca_cache
+        res = self.client.resource("v1", "Secret")
+        secret = self.client.read(res, ca_copy["namespace"], ca_copy["source"])
+        where = "Secret %s/%s" % (ca_copy["namespace"], ca_copy["source"])
+        if secret is None:
+            raise SwckError("cluster.oap.tls.grpc.secret: %s does not exist; agents need the CA certificate in it"
+                            % where)
+        value = (secret.get("data") or {}).get(ca_copy["key"])
+        if not value:
+            raise SwckError("cluster.oap.tls.grpc.ca: %s has no key %s; agents need the CA certificate that signed "
+                            "OAP's gRPC certificate" % (where, ca_copy["key"]))
+        try:
+            text = base64.b64decode(value, validate=True)
+        except ValueError:
+            raise SwckError("cluster.oap.tls.grpc.ca: key %s of %s is not base64" % (ca_copy["key"], where))
+        if b"-----BEGIN CERTIFICATE-----" not in text:
+            raise SwckError("cluster.oap.tls.grpc.ca: key %s of %s holds no PEM certificate" % (ca_copy["key"], where))
+        self._ca_cache = value
+        return value
+
+
+def _put(target, path, value):
+    node = target
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    if path:
+        node[path[-1]] = value
+    else:
+        target.update(value)
+
+
+def _controller(obj):
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("controller"):
+            return ref
+    return None
+
+
+def _made_by_workload(pod, owner):
+    """Whether a pod's controller is one of the workloads handled here (a Deployment's ReplicaSet counts)."""
+    if owner.get("kind") != "ReplicaSet":
+        return True
+    digest = ((pod.get("metadata") or {}).get("labels") or {}).get("pod-template-hash")
+    return bool(digest) and str(owner.get("name", "")).endswith("-" + digest)
