@@ -164,19 +164,23 @@ def teardown(client, spec, module="cluster", check_mode=False, delete_volumes=Fa
 
     Returns the engine result; PersistentVolumeClaims deleted are added to its objects.
     """
-    engine = Engine(client, check_mode=check_mode)
-    kinds = ["v1/Namespace"] if delete_namespace else None
-    result = engine.delete(None, spec["name"], namespace=spec["namespace"], delete_all=True, prune_kinds=kinds,
-                           wait=wait, wait_timeout=wait_timeout, diff=diff,
-                           applyset_name=applyset_name(spec, module))
+    volumes = []
     if delete_volumes and module in ("cluster", "banyandb"):
+        # First, so they are reported before a deleted namespace takes them along; a volume still in
+        # use is kept by its protection finalizer until BanyanDB's pods are gone.
         pvc = client.resource("v1", "PersistentVolumeClaim")
         selector = "%s=%s,%s=banyandb" % (names.INSTANCE_LABEL, spec["name"], names.COMPONENT_LABEL)
         for claim in client.list(pvc, spec["namespace"], label_selector=selector):
             meta = claim["metadata"]
             gone = client.delete(pvc, meta["namespace"], meta["name"], uid=meta.get("uid"), dry_run=check_mode)
-            result.add(claim, "deleted" if gone else "absent", claim, None, diff,
-                       reason="volume of BanyanDB (delete_volumes)")
+            volumes.append((claim, "deleted" if gone else "absent"))
+    engine = Engine(client, check_mode=check_mode)
+    kinds = ["v1/Namespace"] if delete_namespace else None
+    result = engine.delete(None, spec["name"], namespace=spec["namespace"], delete_all=True, prune_kinds=kinds,
+                           wait=wait, wait_timeout=wait_timeout, diff=diff,
+                           applyset_name=applyset_name(spec, module))
+    for claim, action in volumes:
+        result.add(claim, action, claim, None, diff, reason="volume of BanyanDB (delete_volumes)")
     return result
 
 
