@@ -10,6 +10,7 @@ teardown; render-only output equal to what is applied.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
@@ -348,3 +349,56 @@ def test_status_module(playbook, namespace):
     assert status["recorded_by"] == "cluster" and status["spec"]["oap"]["mode"] == "split"
     assert {c["component"] for c in status["components"]} >= {"oap-receiver", "oap-aggregator"}
     assert status["summary"][0].startswith("COMPONENT")
+
+
+ROUTE_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": "routes.route.openshift.io"},
+    "spec": {"group": "route.openshift.io", "scope": "Namespaced",
+             "names": {"plural": "routes", "singular": "route", "kind": "Route", "listKind": "RouteList"},
+             "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
+                           "schema": {"openAPIV3Schema": {"type": "object",
+                                                          "x-kubernetes-preserve-unknown-fields": True}}}]},
+}
+
+
+@pytest.fixture
+def route_api(control_plane):
+    """The OpenShift Route API (its CRD), only for this test: its presence also marks the cluster as OpenShift."""
+    path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/routes.route.openshift.io"
+    status, body = control_plane.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", ROUTE_CRD)
+    assert status == 201, body
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        crd = get(control_plane, path)
+        if any(c["type"] == "Established" and c["status"] == "True" for c in crd.get("status", {}).get("conditions", [])):
+            break
+        time.sleep(0.2)
+    yield
+    control_plane.request("DELETE", path)
+    deadline = time.monotonic() + 60
+    while get(control_plane, path) is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert get(control_plane, path) is None, "the Route CRD must be gone before other tests run"
+
+
+def test_ui_exposed_by_ingress_or_openshift_route(playbook, control_plane, namespace, route_api):
+    ingress = cluster_task("expose", namespace, ui={"ingress": {"enabled": True, "host": "sky.example.com",
+                                                               "class_name": "nginx"}})
+    result = playbook.run([ingress])[0]
+    assert ("Ingress", "expose-ui", "created") in [(o["kind"], o["name"], o["action"]) for o in result["objects"]]
+    live = get(control_plane, "/apis/networking.k8s.io/v1/namespaces/%s/ingresses/expose-ui" % namespace)
+    assert live["spec"]["rules"][0]["host"] == "sky.example.com"
+    assert result["status"]["endpoints"]["ui_external"] == "http://sky.example.com/"
+    # switch to a Route: the Ingress is pruned, the Route created; on OpenShift no fixed UID is set
+    route = cluster_task("expose", namespace, ui={"route": {"enabled": True, "host": "sky.apps.example.com"}})
+    result = playbook.run([route])[0]
+    actions = {(o["kind"], o["name"]): o["action"] for o in result["objects"]}
+    assert actions[("Ingress", "expose-ui")] == "pruned" and actions[("Route", "expose-ui")] == "created"
+    live = get(control_plane, "/apis/route.openshift.io/v1/namespaces/%s/routes/expose-ui" % namespace)
+    assert live["spec"]["host"] == "sky.apps.example.com" and live["spec"]["to"]["name"] == "expose-ui"
+    oap = deployment(control_plane, namespace, "expose-oap")
+    assert "runAsUser" not in oap["spec"]["template"]["spec"].get("securityContext", {})
+    # the cluster is removed while the Route API exists, so nothing of it is left behind
+    playbook.run([cluster_task("expose", namespace, state="absent")])
+    assert get(control_plane, "/apis/route.openshift.io/v1/namespaces/%s/routes/expose-ui" % namespace) is None
