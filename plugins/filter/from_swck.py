@@ -117,7 +117,9 @@ _value:
           description: The whole entry as one line.
           type: str
         secret:
-          description: For C(needs_secret) - C(name) of the Secret and C(key) (or C(keys)) to store the value under.
+          description:
+            - For C(needs_secret) entries whose value the spec now reads from a Secret - C(name) of the Secret and
+              C(key) (or C(keys)) to store the value under.
           type: dict
 """
 

@@ -101,6 +101,7 @@ _CREDENTIAL_NAME = re.compile(r"(?:^|_)(?:PASSWORD|PASSWD|PWD|PASS|TOKEN|ACLTOKE
                               r"API_KEY|APIKEY|CREDENTIALS?)(?:_|$)")
 _URL_USERINFO = re.compile(r"(://)([^/@\s]*)@")
 _CREDENTIAL_PARAM = re.compile(r"(?i)(?:^|[?&;])(?:user|username|password|passwd|pwd|token|secret)=[^&;]*")
+_CREDENTIAL_PARAM_NAME = re.compile(r"(?i)^(?:user|username|password|passwd|pwd|token|secret)=")
 _FILE_CREDENTIAL = re.compile(r"(?im)^\s*-?\s*[\"']?([A-Za-z0-9_.-]*(?:password|passwd|secret|token|"
                               r"access[-_]?key|api[-_]?key))[\"']?\s*:\s*(\S.*?)\s*$")
 _PLACEHOLDER = re.compile(r"^[\"']?\$\{[A-Za-z0-9_]+(?::[^}]*)?\}[\"']?$")
@@ -119,10 +120,12 @@ def _value_has_credentials(text):
 
 
 def strip_url_credentials(url):
-    """``(url without user-info and user/password parameters, whether anything was removed)``."""
+    """``(url without user-info and user/password query parameters, whether anything was removed)``."""
     clean = _URL_USERINFO.sub(r"\1", url)
-    clean = _CREDENTIAL_PARAM.sub("", clean)
-    clean = clean.replace("?&", "?").rstrip("?&;")
+    if "?" in clean:
+        base, query = clean.split("?", 1)
+        params = [p for p in query.split("&") if p and not _CREDENTIAL_PARAM_NAME.match(p)]
+        clean = base + ("?" + "&".join(params) if params else "")
     return clean, clean != url
 
 
@@ -132,10 +135,11 @@ def default_credentials_secret(name):
 
 
 class _Doc(object):
-    __slots__ = ("kind", "name", "namespace", "obj", "spec", "where", "label")
+    __slots__ = ("kind", "name", "namespace", "obj", "spec", "where", "label", "index")
 
-    def __init__(self, where, obj):
+    def __init__(self, where, obj, index=0):
         self.where = where
+        self.index = index
         self.obj = obj
         self.kind = obj.get("kind")
         meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
@@ -246,6 +250,8 @@ class _Migration(object):
     def __init__(self, name, namespace, credentials_secret):
         self.raw = {}
         self.report = []
+        self.order = []
+        self.url_credentials = []    # report entries of credentials removed from storage URLs
         self.origins = {}
         self.arg_name = name
         self.arg_namespace = namespace
@@ -269,7 +275,13 @@ class _Migration(object):
         if secret is not None:
             entry["secret"] = secret
         self.report.append(entry)
+        self.order.append(doc.index if doc is not None else len(self.order) + (1 << 30))
         return entry
+
+    def sorted_report(self):
+        """The report in document order (entries of one document in the order they were made)."""
+        order = sorted(range(len(self.report)), key=lambda i: (self.order[i], i))
+        return [self.report[i] for i in order]
 
     def mapped(self, doc, field, target, value, detail=None, message=None):
         """Set ``target`` (a dotted spec path, list of keys) to ``value`` and report it."""
@@ -341,12 +353,12 @@ class _Migration(object):
     # ------------------------------------------------------------------ documents
 
     def collect(self, documents):
-        for where, obj in _flatten(documents):
+        for index, (where, obj) in enumerate(_flatten(documents)):
             if obj is None:
                 continue
             if not isinstance(obj, dict):
                 raise SpecError(where, "must be a Kubernetes object (a mapping), not %s" % type(obj).__name__)
-            doc = _Doc(where, obj)
+            doc = _Doc(where, obj, index)
             api = obj.get("apiVersion")
             group = api.split("/", 1)[0] if isinstance(api, str) and "/" in api else None
             if group != GROUP:
@@ -776,6 +788,22 @@ class _Migration(object):
                 self.not_mapped(bdb, None, "OAP does not use it (its storage is %s)" % (
                     "an external BanyanDB" if kind == "banyandb" else kind or "not BanyanDB"))
 
+    def finish_url_credentials(self):
+        """Entries for credentials removed from URLs: they belong in storage.credentials' Secret."""
+        creds = self.get("storage", "credentials") or {}
+        secret = creds.get("secret")
+        keys = [creds.get("username_key", "username"), creds.get("password_key", "password")]
+        for entry in self.url_credentials:
+            if secret:
+                entry["message"] = ("not copied: the user name and password in the URL were removed; they belong in "
+                                    "Secret %s under keys %s and %s (storage.credentials)" % (secret, keys[0], keys[1]))
+                entry["secret"] = {"name": secret, "keys": keys}
+            else:
+                entry["message"] = ("not copied: the user name and password in the URL were removed; put them in a "
+                                    "Secret and set storage.credentials")
+            head = entry["text"][:-2] if entry["text"].endswith(": ") else entry["text"]
+            entry["text"] = "%s: %s" % (head, entry["message"])
+
     def credentials(self, user, password, doc, field, names):
         """storage.credentials from user/password EnvVars (references, plain values or absent)."""
         if password is not None and password.ref is not None and "secret" in password.ref:
@@ -821,9 +849,8 @@ class _Migration(object):
             if nodes is not None and nodes.ref is None:
                 clean, removed = strip_url_credentials(nodes.value)
                 if removed:
-                    self.add(nodes.doc, nodes.field, NEEDS_SECRET, "not copied: credentials in the node list were "
-                                                                   "removed; use storage.credentials",
-                             target="storage.addresses", detail=nodes.name)
+                    self.url_credentials.append(self.add(nodes.doc, nodes.field, NEEDS_SECRET, "", detail=nodes.name,
+                                                         target="storage.credentials"))
                 self.mapped(nodes.doc, nodes.field, ("storage", "addresses"),
                             [n.strip() for n in clean.split(",") if n.strip()], detail=nodes.name)
             elif nodes is not None:
@@ -862,8 +889,8 @@ class _Migration(object):
                 raise SpecError("%s spec.address" % doc.label, "is required for connectType external")
             clean, removed = strip_url_credentials(address)
             if removed:
-                self.add(doc, "spec.address", NEEDS_SECRET, "not copied: the credentials in the URL were removed; use "
-                                                            "storage.credentials", target="storage.addresses")
+                self.url_credentials.append(self.add(doc, "spec.address", NEEDS_SECRET, "",
+                                                     target="storage.credentials"))
             if "://" in clean:
                 scheme, rest = clean.split("://", 1)
                 host = rest.split("/", 1)[0]
@@ -998,9 +1025,8 @@ class _Migration(object):
         else:
             clean, removed = strip_url_credentials(url.value)
             if removed:
-                self.add(url.doc, url.field, NEEDS_SECRET, "not copied: the credentials in the URL were removed; use "
-                                                           "storage.credentials", target="storage.jdbc_url",
-                         detail=url.name)
+                self.url_credentials.append(self.add(url.doc, url.field, NEEDS_SECRET, "", detail=url.name,
+                                                     target="storage.credentials"))
             self.mapped(url.doc, url.field, ("storage", "jdbc_url"), clean, detail=url.name)
         self.credentials(user, password, self.oap, "spec.config", ("SW_DATA_SOURCE_USER", "SW_DATA_SOURCE_PASSWORD"))
 
@@ -1261,6 +1287,9 @@ class _Migration(object):
                 extra = [h for h in hosts if h != ingress["host"]]
                 if extra:
                     self.not_mapped(doc, sub + ".hosts", "the UI Ingress has one host (%s)" % ", ".join(extra))
+                elif item.get("hosts"):
+                    self.add(doc, sub + ".hosts", MAPPED, "the certificate is for ui.ingress.host",
+                             target="ui.ingress.tls_secret")
             else:
                 self.not_mapped(doc, sub, "the UI Ingress has one TLS Secret, for ui.ingress.host")
 
@@ -1466,6 +1495,9 @@ class _Migration(object):
         if replicas not in (None, 1):
             self.not_mapped(doc, "spec.replicas", "the collection runs one exporter (more would export every event "
                                                   "several times)")
+        elif replicas == 1:
+            self.add(doc, "spec.replicas", MAPPED, "one exporter, as the collection runs it",
+                     target="telemetry.event_exporter")
         config = spec.get("config")
         if config:
             self.exporter_config(doc, config)
@@ -1623,7 +1655,8 @@ def from_swck(documents, name=None, namespace=None, credentials_secret=None, val
     ``raw_spec`` is a sparse spec mapping (only what the documents say, for merging under
     explicit options) that :func:`.spec.normalize` accepts.  ``report`` is a list of entries
     ``{document: "Kind/name" or None, field: "spec.x" or None, status, target: spec path or
-    None, message, text[, secret: {name, key or keys}]}`` with ``status`` one of ``mapped``,
+    None, message, text[, secret: {name, key or keys}]}`` (``secret`` where the spec references a
+    Secret for a value that was not copied) with ``status`` one of ``mapped``,
     ``not_mapped``, ``needs_secret``, ``note``, ``ignored``, ``warning`` (normalize's warnings
     about mapped values); ``text`` is the one-line form, e.g. ``OAPServer/default spec.config[3]
     (SW_FOO): kept as oap.env.SW_FOO``.  No entry contains a credential's value.
@@ -1651,6 +1684,7 @@ def from_swck(documents, name=None, namespace=None, credentials_secret=None, val
     oap_envs = migration.map_oap_config(oap_envs)
     storage_env = migration.oap_env(migration.last_wins(oap_envs))
     migration.map_storage(storage_env)
+    migration.finish_url_credentials()
     migration.map_ui()
     migration.map_satellite()
     migration.map_dynamic_config()
@@ -1658,7 +1692,7 @@ def from_swck(documents, name=None, namespace=None, credentials_secret=None, val
     migration.map_event_exporter()
     if validate:
         _validate(migration)
-    return migration.raw, migration.report
+    return migration.raw, migration.sorted_report()
 
 
 def report_lines(report, statuses=None):
