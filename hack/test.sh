@@ -6,8 +6,10 @@
 #   3. unit tests
 #   4. integration tests against a real control plane started by the tests: the full
 #      suite once per supported Kubernetes version, newest first, one stage each
-#   5. ansible-test sanity (all tests, on a copy at ansible_collections/skywalking/swck)
-#   6. ansible-lint, production profile, and antsibull-changelog lint
+#   5. the molecule scenario (molecule/default: the deploy role on its own control plane,
+#      create/converge/idempotence/verify/destroy; hack/molecule.sh)
+#   6. ansible-test sanity (all tests, on a copy at ansible_collections/skywalking/swck)
+#   7. ansible-lint, production profile, and antsibull-changelog lint
 # Every stage runs; the summary lists each stage's result and time; any failure fails the run.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -46,6 +48,7 @@ for version in "${KUBE_VERSIONS[@]}"; do
   stage "integration tests (real kube-apiserver, Kubernetes $version)" \
     env SWCK_KUBE_VERSION="$version" "$PY" -m pytest tests/integration -q --durations=10
 done
+stage "molecule scenario (deploy role on a local control plane)" bash hack/molecule.sh
 stage "ansible-test sanity" bash hack/sanity.sh
 stage "ansible-lint (production profile)" .venv/bin/ansible-lint --offline --profile production --nocolor
 stage "changelog fragments" .venv/bin/antsibull-changelog lint
