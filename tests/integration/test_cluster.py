@@ -402,3 +402,58 @@ def test_ui_exposed_by_ingress_or_openshift_route(playbook, control_plane, names
     # the cluster is removed while the Route API exists, so nothing of it is left behind
     playbook.run([cluster_task("expose", namespace, state="absent")])
     assert get(control_plane, "/apis/route.openshift.io/v1/namespaces/%s/routes/expose-ui" % namespace) is None
+
+
+def test_static_config_module_contributes_and_withdraws(playbook, control_plane, namespace, audit):
+    playbook.run([cluster_task("owned", namespace, module="skywalking.swck.banyandb"),
+                  cluster_task("owned", namespace, module="skywalking.swck.oap_server",
+                               oap={"env": {"SW_CORE_RECORD_DATA_TTL": "3"}})])
+    before = deployment(control_plane, namespace, "owned-oap")
+    config = {"oap": {"env": {"SW_CORE_METRICS_DATA_TTL": "9"},
+                      "config_files": {"alarm-settings.yml": "rules:\n  service_resp_time_rule: {}\n"}}}
+    task = cluster_task("owned", namespace, module="skywalking.swck.oap_config", **config)
+    audit.start()
+    preview = playbook.run([task], check=True, diff=True)[0]
+    assert preview["changed"] is True and real_writes(audit) == []
+    first = playbook.run([task])[0]
+    assert first["counts"] == {"created": 1, "configured": 1}
+    live = deployment(control_plane, namespace, "owned-oap")
+    assert live["metadata"]["generation"] > before["metadata"]["generation"], "the configuration rolled OAP"
+    env = env_of(live, "oap")
+    assert env["SW_CORE_METRICS_DATA_TTL"] == "9" and env["SW_CORE_RECORD_DATA_TTL"] == "3"
+    mounts = live["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+    assert {"name": "swck-static-config", "mountPath": "/skywalking/config/alarm-settings.yml",
+            "subPath": "alarm-settings.yml", "readOnly": True} in mounts
+    # the Deployment stays the server module's; the config module holds only its fields
+    managers = {m["manager"] for m in live["metadata"]["managedFields"] if m["operation"] == "Apply"}
+    assert {"skywalking.swck/owned-oap", "skywalking.swck/owned-oap-config"} <= managers
+    audit.start()
+    again = playbook.run([task], diff=True)[0]
+    assert again["changed"] is False and again["diff"] == [] and writes(audit) == []
+    # both owners agree: the server module's re-run does not undo the configuration either
+    server = playbook.run([cluster_task("owned", namespace, module="skywalking.swck.oap_server",
+                                        oap={"env": {"SW_CORE_RECORD_DATA_TTL": "3"}})])[0]
+    assert server["changed"] is False
+    # a key the server module declares is a conflict, refused before any write
+    audit.start()
+    clash = cluster_task("owned", namespace, module="skywalking.swck.oap_config",
+                         oap={"env": {"SW_CORE_RECORD_DATA_TTL": "5"}})
+    refused = playbook.run([clash], expect_rc=2)[0]
+    assert "SW_CORE_RECORD_DATA_TTL" in refused["msg"] and "skywalking.swck/owned-oap" in refused["msg"]
+    assert real_writes(audit) == []
+    # schema-shaping files and server settings are not this module's
+    bad = cluster_task("owned", namespace, module="skywalking.swck.oap_config",
+                       oap={"env": {"SW_STORAGE": "mysql"}, "config_files": {"oal/core.oal": "x"}})
+    refused = playbook.run([bad], expect_rc=2)[0]
+    assert "oap.config_files.oal/core.oal: shapes the storage schema" in refused["msg"]
+    assert "oap.env.SW_STORAGE" in refused["msg"]
+    # withdrawn: exactly what was contributed goes, the ConfigMap too
+    gone = playbook.run([cluster_task("owned", namespace, module="skywalking.swck.oap_config", state="absent")])[0]
+    assert sorted((o["kind"], o["action"]) for o in gone["objects"]) == [("ConfigMap", "deleted"),
+                                                                         ("Deployment", "configured")]
+    live = deployment(control_plane, namespace, "owned-oap")
+    env = env_of(live, "oap")
+    assert "SW_CORE_METRICS_DATA_TTL" not in env and env["SW_CORE_RECORD_DATA_TTL"] == "3"
+    assert not [m for m in live["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+                if m["name"] == "swck-static-config"]
+    assert get(control_plane, "/api/v1/namespaces/%s/configmaps/owned-oap-static-config" % namespace) is None

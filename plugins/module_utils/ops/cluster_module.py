@@ -96,6 +96,10 @@ def run_cluster_module(module_name):
             section["enabled"] = True
             raw[ENABLES[module_name]] = section
         spec, warnings = ops.normalize(raw, slice_name)
+        if module_name != "cluster":
+            # only what this module's options can change (the rest of the spec is at its defaults)
+            warnings = [w for w in warnings if w.split(":", 1)[0].split(".", 1)[0] in spec_keys
+                        and not w.startswith(("ui.", "satellite.")) or w.startswith(module_name + ".")]
         result["spec"] = spec
         result["spec_warnings"] = warnings
         for warning in warnings:
