@@ -136,7 +136,7 @@ def test_output_is_plain_data():
 
 
 @pytest.mark.parametrize("data, options, expected", [
-    (RESOURCES + "---\n" + RESOURCES.split("---")[0], {"namespace": "shop"},
+    (RESOURCES + "---\n" + RESOURCES.split("---", maxsplit=1)[0], {"namespace": "shop"},
      "OAPServer/shop metadata.name: a second OAPServer"),
     (RESOURCES.replace("version: 0.7.0", "kind: booster\n  version: 11.0.0"), {"namespace": "shop"},
      "UI/shop spec.kind: the booster UI does not work with OAP 11.0.0"),
