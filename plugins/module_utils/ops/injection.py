@@ -22,16 +22,20 @@ Reads: a fixed number of requests whatever the number of workloads or namespaces
 Large collections come in pages of 500 (``Client.list``), so a LIST of more objects than that costs one
 request per page.
 
-Writes: one JSON merge patch per changed workload with the field manager ``skywalking.swck/injector``
-(operation Update), holding the changed keys of ``metadata.annotations`` (SWCK's error marker, with
-``mark_errors``) and of the pod template, with ``metadata.resourceVersion`` as a precondition: a
-workload changed since it was listed is answered 409, read again, recomputed and patched once more.
+Writes: one JSON Patch (``ops/patch.py``) per changed workload with the field manager
+``skywalking.swck/injector`` (operation Update): a ``test`` that ``metadata.generation`` is still the one
+the change was computed from (it moves exactly when the spec changes), then a ``replace`` of the
+template (and, with ``mark_errors``, SWCK's error marker in the workload's own annotations).  A
+workload whose spec changed since it was listed fails the test; it is read again, recomputed and
+patched once more.  A ``resourceVersion`` precondition would fail each time a controller updated the
+workload's status.
 Server-side apply cannot express this injection: the merged ``JAVA_TOOL_OPTIONS`` value belongs to the
 container's owner (an apply conflicts unless forced, and then takes the field from its owner), and
-removing the agent by applying less would drop the user's own variable.  A merge patch of the computed
-template writes exactly the template the pure function returns, so a removal gives back the template
-the user had, byte for byte.  Fields that another manager owns and the patch changes are reported
-(``shared_fields``, classified with ``k8s/fields.py``).
+removing the agent by applying less would drop the user's own variable.  Replacing the template with
+the one the pure function computed writes exactly that, so a removal gives back the template the user
+had, byte for byte.  Fields that another manager owns and the patch changes are reported
+(``shared_fields``, classified with ``k8s/fields.py``); for an Update the API server moves the
+ownership of exactly the fields whose value changed.
 
 Existing Jobs and bare Pods cannot change their pod template (the API server refuses it): they are
 reported in ``skipped``.  CronJobs are injected (their next Jobs get the agent).
@@ -65,6 +69,7 @@ from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import 
     WaitTimeout,
 )
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.manifest import is_dns_label, object_ref
+from ansible_collections.skywalking.swck.plugins.module_utils.ops import patch
 from ansible_collections.skywalking.swck.plugins.module_utils.skywalking import inject
 
 KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
@@ -75,6 +80,11 @@ ROLLING_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
 FIELD_MANAGER = "skywalking.swck/injector"
 DEFAULT_NAMESPACE_SELECTOR = "%s=%s" % (inject.NAMESPACE_LABEL, inject.NAMESPACE_LABEL_VALUE)
 CA_INSTANCE_SUFFIX = "-agent-ca"
+# On the workload's own metadata (never its template): injected because its namespace carries SWCK's label,
+# so taking that label away removes the injection.  Workloads injected for an explicit namespace list or
+# another selector do not carry it, and a run by SWCK's label never removes their injection.
+SCOPE_ANNOTATION = "skywalking.swck/injection-scope"
+SCOPE_SWCK_LABEL = "swck-namespace-label"
 WORKERS = 12
 # Controllers that own pods of the kinds handled here (a ReplicaSet counts when a Deployment made it).
 HANDLED_POD_OWNERS = ("ReplicaSet", "StatefulSet", "DaemonSet", "Job")
@@ -92,28 +102,6 @@ LISTS = ("injected", "updated", "already_injected", "removed", "skipped", "faile
 # ----------------------------------------------------------------------------------------------
 # pure helpers
 # ----------------------------------------------------------------------------------------------
-
-def merge_patch(old, new):
-    """The RFC 7386 JSON merge patch that turns mapping ``old`` into mapping ``new``.
-
-    Keys missing from ``new`` become ``None`` (delete); mappings are patched key by key; lists and
-    scalars that differ are replaced whole.  ``{}`` when they are equal.
-    """
-    patch = {}
-    for key in old:
-        if key not in new:
-            patch[key] = None
-    for key, value in new.items():
-        if key not in old:
-            patch[key] = copy.deepcopy(value)
-        elif isinstance(value, dict) and isinstance(old[key], dict):
-            sub = merge_patch(old[key], value)
-            if sub:
-                patch[key] = sub
-        elif value != old[key] or type(value) is not type(old[key]):
-            patch[key] = copy.deepcopy(value)
-    return patch
-
 
 def changed_fields(old, new, path=()):
     """Fields of ``old`` that ``new`` changes or removes, as ``k8s/fields.py`` paths.
@@ -301,9 +289,9 @@ class _Item(object):
     """One workload on its way through the run."""
 
     __slots__ = ("listed", "live", "res", "compute", "outcome", "template_changed", "after", "error",
-                 "removal_reason", "retried")
+                 "removal_reason", "retried", "scope")
 
-    def __init__(self, live, res, compute, removal_reason=None):
+    def __init__(self, live, res, compute, removal_reason=None, scope=None):
         self.listed = live  # as listed (``live`` is replaced by a fresh read after a 409)
         self.live = live
         self.res = res
@@ -314,15 +302,27 @@ class _Item(object):
         self.error = None
         self.removal_reason = removal_reason
         self.retried = False
+        self.scope = scope  # SCOPE_SWCK_LABEL when selected by SWCK's namespace label
 
     @property
     def ref(self):
         return _ref(self.live)
 
     def evaluate(self):
-        self.outcome = self.compute(_without_managed_fields(self.live))
-        self.template_changed = template_of(self.outcome.obj) != template_of(self.live)
-        return self.outcome
+        outcome = self.compute(_without_managed_fields(self.live))
+        status = outcome.report["status"]
+        annotations = (outcome.obj.get("metadata") or {}).get("annotations")
+        if status == inject.REMOVED and annotations and SCOPE_ANNOTATION in annotations:
+            del annotations[SCOPE_ANNOTATION]
+            if not annotations:
+                del outcome.obj["metadata"]["annotations"]
+        elif self.scope and status in (inject.INJECTED, inject.UPDATED, inject.ALREADY_INJECTED) and \
+                (annotations or {}).get(SCOPE_ANNOTATION) != self.scope:
+            outcome.obj.setdefault("metadata", {}).setdefault("annotations", {})[SCOPE_ANNOTATION] = self.scope
+        self.outcome = outcome
+        self.template_changed = template_of(outcome.obj) != template_of(self.live)
+        outcome.report["changed"] = self.template_changed or _annotations(outcome.obj) != _annotations(self.live)
+        return outcome
 
     @property
     def needs_write(self):
@@ -387,6 +387,7 @@ class Injector(object):
         self.result = Result()
         self._pool = None
         self._ca_cache = None
+        self._ca_actions = {}
 
     # ------------------------------------------------------------------ run
     def run(self, state="present", namespaces=None, namespace_selector=None, kinds=KINDS, defaults=None,
@@ -396,9 +397,10 @@ class Injector(object):
 
         ``state``: ``present`` injects (and removes where the label was taken away), ``absent`` removes
         every injection of this collection in scope.  Scope: ``namespaces`` (a list of names), else the
-        namespaces ``namespace_selector`` (a label selector, default ``swck-injection=enabled``)
-        selects; with a selector, workloads injected by this collection in namespaces that no longer
-        match are cleaned up too.  ``kinds``: a subset of ``KINDS``.  ``defaults``, ``cluster``:
+        namespaces ``namespace_selector`` (a label selector) selects, else the namespaces labelled
+        ``swck-injection=enabled`` (SWCK's label) -- and then also the workloads injected because of that
+        label (``SCOPE_ANNOTATION`` on their metadata) in namespaces that lost it: their injection is
+        removed.  ``kinds``: a subset of ``KINDS``.  ``defaults``, ``cluster``:
         see ``injection_defaults``.  ``swagents``: see ``swagent_objects``; ``read_swagents``: also
         use the cluster's SwAgent objects when SWCK's CRD is served.  ``max_concurrent``: at most this
         many pod-restarting workloads at once, each batch Ready before the next (0: no pacing);
@@ -414,6 +416,9 @@ class Injector(object):
         role_agents = swagent_objects(swagents)
         explicit = bool(namespaces)
         selector = None if explicit else (namespace_selector or DEFAULT_NAMESPACE_SELECTOR)
+        # SWCK's contract: the namespace label turns injection on, so taking it away turns it off.  Other
+        # selections (a list, another selector) are scopes: nothing outside them is touched.
+        cleanup = not explicit and not namespace_selector
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             self._pool = pool
             selected = self._select_namespaces(list(namespaces or []), selector)
@@ -425,7 +430,7 @@ class Injector(object):
             cluster_agents = agents.result() if agents else []
             self.result.swagents = sorted("%s/%s" % (a["metadata"].get("namespace"), a["metadata"]["name"])
                                           for a in cluster_agents)
-            items = self._plan(state, listing, cluster_wide, selected, explicit, cfg, role_agents, cluster_agents,
+            items = self._plan(state, listing, cluster_wide, selected, cleanup, cfg, role_agents, cluster_agents,
                                mark_errors)
             if pods:
                 self._report_pods(pods.result(), selected)
@@ -567,7 +572,7 @@ class Injector(object):
         return [_without_managed_fields(a) for a in agents]
 
     # ------------------------------------------------------------- compute
-    def _plan(self, state, listing, cluster_wide, selected, explicit, cfg, role_agents, cluster_agents, mark_errors):
+    def _plan(self, state, listing, cluster_wide, selected, cleanup, cfg, role_agents, cluster_agents, mark_errors):
         by_ns = {}
         for agent in cluster_agents:
             by_ns.setdefault(agent["metadata"].get("namespace"), []).append(agent)
@@ -591,7 +596,7 @@ class Injector(object):
         def remover(obj):
             return inject.remove_object(obj, mark_errors)
 
-        if not cluster_wide and not explicit:
+        if not cluster_wide and cleanup:
             self.result.warn("some kinds were listed per namespace: injections in namespaces that left the "
                              "selection could not be looked for")
         items = []
@@ -599,10 +604,13 @@ class Injector(object):
             for live in objects:
                 namespace = live["metadata"].get("namespace")
                 injected = inject.is_injected(live)
+                if live["metadata"].get("deletionTimestamp"):
+                    continue
                 if namespace not in selected:
-                    if explicit or not injected:
+                    if not (cleanup and injected and (_annotations(live) or {}).get(SCOPE_ANNOTATION) == SCOPE_SWCK_LABEL):
                         continue
-                    item = _Item(live, res, remover, "namespace %s is no longer selected" % namespace)
+                    item = _Item(live, res, remover, "namespace %s no longer has the label %s"
+                                 % (namespace, DEFAULT_NAMESPACE_SELECTOR))
                 elif not injected and not is_labelled(live):
                     self.result.not_selected += 1
                     continue
@@ -613,7 +621,7 @@ class Injector(object):
                     if namespace in bad_agents and is_labelled(live):
                         self.result.add("failed", _entry(live, reason=bad_agents[namespace]))
                         continue
-                    item = _Item(live, res, injector(namespace))
+                    item = _Item(live, res, injector(namespace), scope=SCOPE_SWCK_LABEL if cleanup else None)
                 item.evaluate()
                 if self._classify(item):
                     items.append(item)
@@ -726,40 +734,45 @@ class Injector(object):
         try:
             self._patch(item)
         except ApiError as err:
-            if err.status == 409 and not item.retried:
-                item.retried = True
-                try:
-                    fresh = self.client.read(item.res, item.live["metadata"].get("namespace"),
-                                             item.live["metadata"]["name"])
-                except SwckError as inner:
-                    item.error = "changed while being reconciled, and could not be read again: %s" % inner.msg
-                    return
-                if fresh is None:
-                    item.error = "deleted while being reconciled"
-                    return
-                item.live = fresh
-                item.evaluate()
-                if not item.needs_write or item.outcome.report["status"] == inject.ERROR:
-                    return
-                self._write(item)
+            if not (err.status == 409 or patch.may_be_failed_test(err)) or item.retried:
+                item.error = err.api_message or err.msg
                 return
-            item.error = err.api_message or err.msg
+            # the template (or the object) changed since it was listed: read it again and recompute, once
+            item.retried = True
+            try:
+                fresh = self.client.read(item.res, item.live["metadata"].get("namespace"),
+                                         item.live["metadata"]["name"])
+            except SwckError as inner:
+                item.error = "changed while being reconciled, and could not be read again: %s" % inner.msg
+                return
+            if fresh is None:
+                item.error = "deleted while being reconciled"
+                return
+            if fresh["metadata"].get("generation") == item.live["metadata"].get("generation") and \
+                    _annotations(fresh) == _annotations(item.live):
+                item.error = err.api_message or err.msg  # not a failed precondition: a real refusal
+                return
+            item.live = fresh
+            item.evaluate()
+            if item.needs_write and item.outcome.report["status"] != inject.ERROR:
+                self._write(item)
         except SwckError as err:
             item.error = err.msg
 
     def _patch(self, item):
-        old = {"metadata": {"annotations": (item.live.get("metadata") or {}).get("annotations") or {}},
-               "spec": item.live.get("spec") or {}}
-        new = {"metadata": {"annotations": (item.outcome.obj.get("metadata") or {}).get("annotations") or {}},
-               "spec": item.outcome.obj.get("spec") or {}}
-        patch = merge_patch(old, new)
-        if not patch:
+        """One JSON Patch: ``test`` the spec is what the change was computed from, then replace the template
+        (and SWCK's error marker in the workload's annotations, with ``mark_errors``)."""
+        ops = []
+        old_tpl, new_tpl = template_of(item.live), template_of(item.outcome.obj)
+        if old_tpl != new_tpl:
+            ops.extend(patch.replace_ops(inject.template_path(item.live), new_tpl, item.live))
+        ops.extend(patch.annotation_ops(_annotations(item.live), _annotations(item.outcome.obj)))
+        if not ops:
             item.after = item.live
             return
-        patch.setdefault("metadata", {})["resourceVersion"] = item.live["metadata"].get("resourceVersion")
         meta = item.live["metadata"]
-        item.after = self.client.patch_merge(item.res, meta.get("namespace"), meta["name"], patch,
-                                             field_manager=self.field_manager, dry_run=self.check_mode)
+        item.after = patch.patch_json(self.client, item.res, meta.get("namespace"), meta["name"], ops,
+                                      field_manager=self.field_manager, dry_run=self.check_mode)
 
     def _record(self, items):
         for item in items:
@@ -844,11 +857,14 @@ class Injector(object):
                         "metadata": {"name": ca_copy["name"], "namespace": ns}, "data": {"ca.crt": data}}
                        for ns in sorted(namespaces)]
             result = engine.apply(secrets, ca_copy["instance"], namespace=ca_copy["namespace"], prune=prune)
-        counts = dict(self.result.ca_secrets or {})
-        for action, number in result.counts().items():
-            counts[action] = counts.get(action, 0) + number
-            if action in CHANGING_ACTIONS:
-                self.result.writes += number
+        for obj in result.objects:
+            # a later phase (the prune after the workloads) has the last word on each copy
+            self._ca_actions[(obj["kind"], obj.get("namespace"), obj.get("name"))] = obj["action"]
+            if obj["action"] in CHANGING_ACTIONS:
+                self.result.writes += 1
+        counts = {}
+        for action in self._ca_actions.values():
+            counts[action] = counts.get(action, 0) + 1
         self.result.ca_secrets = counts
         for warning in result.warnings:
             self.result.warn(warning)
@@ -884,6 +900,10 @@ def _put(target, path, value):
         node[path[-1]] = value
     else:
         target.update(value)
+
+
+def _annotations(obj):
+    return (obj.get("metadata") or {}).get("annotations")
 
 
 def _controller(obj):

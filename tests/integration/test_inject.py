@@ -1,0 +1,603 @@
+# Copyright (c) skywalking.swck contributors
+# Licensed under the Apache License, Version 2.0 (see LICENSE)
+"""Java agent injection into live workloads (skywalking.swck.inject) on a real API server.
+
+Write and read counts come from the API server's audit log; "before/after" comparisons are of the
+pod template JSON as the API server returns it.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import yaml
+
+from ansible_collections.skywalking.swck.plugins.module_utils.k8s.auth import connection_from_params
+from ansible_collections.skywalking.swck.plugins.module_utils.k8s.client import Client
+from ansible_collections.skywalking.swck.plugins.module_utils.ops.injection import (
+    FIELD_MANAGER,
+    SCOPE_ANNOTATION,
+    SCOPE_SWCK_LABEL,
+    Injector,
+)
+from ansible_collections.skywalking.swck.plugins.module_utils.skywalking import inject
+
+from .conftest import NEVER_READY_IMAGE, ROOT, WRITE_VERBS
+
+LABEL = inject.INJECTION_LABEL
+PATHS = {"Deployment": "/apis/apps/v1/namespaces/%s/deployments",
+         "StatefulSet": "/apis/apps/v1/namespaces/%s/statefulsets",
+         "DaemonSet": "/apis/apps/v1/namespaces/%s/daemonsets",
+         "Job": "/apis/batch/v1/namespaces/%s/jobs",
+         "CronJob": "/apis/batch/v1/namespaces/%s/cronjobs",
+         "Pod": "/api/v1/namespaces/%s/pods",
+         "ReplicaSet": "/apis/apps/v1/namespaces/%s/replicasets",
+         "Secret": "/api/v1/namespaces/%s/secrets"}
+READ_VERBS = ("get", "list", "watch")
+SWAGENT_CRD = "swagents.operator.skywalking.apache.org"
+
+
+# ------------------------------------------------------------------ helpers
+def make_namespace(plane, labels=None, prefix="inj"):
+    name = "%s-%s" % (prefix, uuid.uuid4().hex[:8])
+    meta = {"name": name}
+    if labels:
+        meta["labels"] = labels
+    status, body = plane.request("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": meta})
+    assert status == 201, body
+    return name
+
+
+def label_namespace(plane, name, value):
+    patch = {"metadata": {"labels": {inject.NAMESPACE_LABEL: value}}}
+    status, body = plane.request("PATCH", "/api/v1/namespaces/" + name, patch, content_type="application/merge-patch+json")
+    assert status == 200, body
+
+
+def pod_template(name, labelled=True, annotations=None, env=None, image="registry.test/app:1", containers=None,
+                 restart=None):
+    labels = {"app": name}
+    if labelled:
+        labels[LABEL] = labelled if isinstance(labelled, str) else "true"
+    meta = {"labels": labels}
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    container = {"name": "app", "image": image}
+    if env is not None:
+        container["env"] = env
+    spec = {"containers": containers or [container]}
+    if restart:
+        spec["restartPolicy"] = restart
+    return {"metadata": meta, "spec": spec}
+
+
+def workload(kind, name, ns, replicas=0, **template_args):
+    meta = {"name": name, "namespace": ns}
+    api = "batch/v1" if kind in ("Job", "CronJob") else "apps/v1"
+    if kind == "Job":
+        tpl = pod_template(name, restart="Never", **template_args)
+        tpl["metadata"]["labels"].pop("app")
+        return {"apiVersion": api, "kind": kind, "metadata": meta, "spec": {"template": tpl}}
+    if kind == "CronJob":
+        tpl = pod_template(name, restart="OnFailure", **template_args)
+        return {"apiVersion": api, "kind": kind, "metadata": meta,
+                "spec": {"schedule": "0 3 * * *", "suspend": True, "jobTemplate": {"spec": {"template": tpl}}}}
+    spec = {"selector": {"matchLabels": {"app": name}}, "template": pod_template(name, **template_args)}
+    if kind != "DaemonSet":
+        spec["replicas"] = replicas
+    if kind == "StatefulSet":
+        spec["serviceName"] = name
+    return {"apiVersion": api, "kind": kind, "metadata": meta, "spec": spec}
+
+
+def create(plane, obj):
+    ns = obj["metadata"]["namespace"]
+    status, body = plane.request("POST", PATHS[obj["kind"]] % ns, obj)
+    assert status == 201, body
+    return body
+
+
+def get(plane, kind, ns, name):
+    status, body = plane.request("GET", (PATHS[kind] % ns) + "/" + name)
+    return body if status == 200 else None
+
+
+def template(obj):
+    path = inject.template_path(obj)
+    node = obj
+    for key in path:
+        node = node[key]
+    return node
+
+
+def tpl_json(plane, kind, ns, name):
+    return json.dumps(template(get(plane, kind, ns, name)), sort_keys=False)
+
+
+def run(client, **kwargs):
+    return Injector(client, check_mode=kwargs.pop("check_mode", False), diff=kwargs.pop("diff", False)).run(**kwargs)
+
+
+def refs(entries):
+    return sorted("%s %s/%s" % (e["kind"], e["namespace"], e["name"]) for e in entries)
+
+
+def writes(audit, dry_runs=True):
+    out = audit.events(verbs=WRITE_VERBS)
+    return out if dry_runs else [e for e in out if "dryRun=All" not in e.get("requestURI", "")]
+
+
+def reads(audit):
+    return audit.events(verbs=READ_VERBS)
+
+
+def assert_untouched(plane, created):
+    """Nothing of ours reached the object: same spec generation and template, no entry of our field manager."""
+    live = get(plane, created["kind"], created["metadata"]["namespace"], created["metadata"]["name"])
+    assert live["metadata"]["generation"] == created["metadata"]["generation"]
+    assert template(live) == template(created)
+    assert FIELD_MANAGER not in [m["manager"] for m in live["metadata"]["managedFields"]]
+
+
+def container(tpl, name="app"):
+    return [c for c in tpl["spec"]["containers"] if c["name"] == name][0]
+
+
+# ------------------------------------------------------------------ kinds, removal, re-run
+def test_each_kind_injected_then_removed_exactly_with_zero_write_reruns(client, control_plane, audit):
+    ns = make_namespace(control_plane)
+    objects = [workload("Deployment", "web", ns, replicas=1, env=[{"name": "JAVA_TOOL_OPTIONS", "value": "-Xmx1g"}]),
+               workload("StatefulSet", "store", ns, replicas=1),
+               workload("DaemonSet", "node-agent", ns),
+               workload("CronJob", "report", ns),
+               workload("Deployment", "plain", ns, labelled=False)]
+    for obj in objects:
+        create(control_plane, obj)
+    job = create(control_plane, workload("Job", "once", ns))
+    before = dict((o["metadata"]["name"], tpl_json(control_plane, o["kind"], ns, o["metadata"]["name"]))
+                  for o in objects)
+
+    audit.start()
+    result = run(client, namespaces=[ns], defaults={"backend_service": "sw-oap.sw.svc:11800"})
+    out = result.as_dict()
+    assert refs(out["injected"]) == ["CronJob %s/report" % ns, "DaemonSet %s/node-agent" % ns,
+                                     "Deployment %s/web" % ns, "StatefulSet %s/store" % ns]
+    assert refs(out["skipped"]) == ["Job %s/once" % ns]
+    assert "refuses changes to a Job's pod template" in out["skipped"][0]["reason"]
+    assert out["failed"] == [] and out["counts"]["not_selected"] == 1
+    assert out["writes"] == 4 and len(writes(audit)) == 4
+    assert all("fieldManager=" + FIELD_MANAGER.replace("/", "%2F") in e["requestURI"] for e in writes(audit))
+    # one LIST per kind, namespaces, labelled pods, SwAgent discovery: nothing per workload
+    assert len(reads(audit)) <= 9, [e["requestURI"] for e in reads(audit)]
+
+    web = template(get(control_plane, "Deployment", ns, "web"))
+    assert [c["name"] for c in web["spec"]["initContainers"]] == ["inject-skywalking-agent"]
+    assert web["spec"]["initContainers"][0]["image"] == inject.AGENT_IMAGE
+    env = dict((e["name"], e.get("value")) for e in container(web)["env"])
+    assert env["JAVA_TOOL_OPTIONS"] == "-Xmx1g -javaagent:/sky/agent/skywalking-agent.jar"
+    assert env["SW_AGENT_COLLECTOR_BACKEND_SERVICES"] == "sw-oap.sw.svc:11800"
+    assert web["metadata"]["annotations"][inject.SUCCEED_ANNOTATION] == "true"
+    cron = get(control_plane, "CronJob", ns, "report")
+    assert inject.is_injected(cron)
+    live_job = get(control_plane, "Job", ns, "once")
+    assert template(live_job) == template(job)
+    assert FIELD_MANAGER not in [m["manager"] for m in live_job["metadata"]["managedFields"]]
+    assert tpl_json(control_plane, "Deployment", ns, "plain") == before["plain"]
+    # The merged JAVA_TOOL_OPTIONS value belongs to the Deployment's creator: named.
+    shared = [s for s in out["shared_fields"] if s["object"] == "Deployment %s/web" % ns]
+    assert [s["field"] for s in shared] == [".spec.template.spec.containers[name=app].env[name=JAVA_TOOL_OPTIONS].value"]
+    assert shared[0]["operations"] == ["Update"] and shared[0]["managers"]
+
+    for state in ("present", "present"):
+        audit.start()
+        again = run(client, namespaces=[ns], state=state, defaults={"backend_service": "sw-oap.sw.svc:11800"})
+        assert not again.changed
+        assert len(again.as_dict()["already_injected"]) == 4
+        assert writes(audit) == [], "a re-run writes nothing (no dry run either)"
+
+    audit.start()
+    removed = run(client, namespaces=[ns], state="absent").as_dict()
+    assert len(removed["removed"]) == 4, (removed["counts"], removed["skipped"], removed["failed"])
+    assert all(e["reason"] == "state=absent" for e in removed["removed"])
+    assert len(writes(audit)) == 4
+    for obj in objects:
+        name = obj["metadata"]["name"]
+        assert tpl_json(control_plane, obj["kind"], ns, name) == before[name], name
+    audit.start()
+    assert not run(client, namespaces=[ns], state="absent").changed
+    assert writes(audit) == []
+
+
+def fresh_client(plane):
+    """A new client (no cached discovery), as each module run has."""
+    return Client(connection_from_params({"kubeconfig": str(plane.kubeconfig)}))
+
+
+def test_label_taken_away_removes_exactly_and_reads_do_not_grow(client, control_plane, audit):
+    small = make_namespace(control_plane)
+    create(control_plane, workload("Deployment", "a", small))
+    audit.start()
+    run(fresh_client(control_plane), namespaces=[small])
+    small_reads = len(reads(audit))
+    print([e["requestURI"] for e in reads(audit)])
+
+    spaces = [make_namespace(control_plane) for _ in range(4)]
+    for ns in spaces:
+        for index in range(3):
+            create(control_plane, workload("Deployment", "d%d" % index, ns))
+    original = tpl_json(control_plane, "Deployment", spaces[0], "d0")
+    audit.start()
+    result = run(fresh_client(control_plane), namespaces=spaces)
+    assert len(result.as_dict()["injected"]) == 12
+    assert len(reads(audit)) == small_reads, "reads do not grow with workloads or namespaces"
+
+    # take the label away from one template: exactly that workload goes back to what it was
+    path = (PATHS["Deployment"] % spaces[0]) + "/d0"
+    patch = {"spec": {"template": {"metadata": {"labels": {LABEL: None}}}}}
+    assert control_plane.request("PATCH", path, patch, content_type="application/merge-patch+json")[0] == 200
+    unlabelled = json.loads(original)
+    del unlabelled["metadata"]["labels"][LABEL]
+    audit.start()
+    out = run(client, namespaces=spaces).as_dict()
+    assert refs(out["removed"]) == ["Deployment %s/d0" % spaces[0]]
+    assert "no longer labelled" in out["removed"][0]["reason"]
+    assert len(writes(audit)) == 1
+    assert template(get(control_plane, "Deployment", spaces[0], "d0")) == unlabelled
+
+
+def test_namespace_label_and_selector_select_and_unlabelling_removes(client, control_plane, audit):
+    labelled = make_namespace(control_plane, {inject.NAMESPACE_LABEL: "enabled"})
+    team = make_namespace(control_plane, {"team": "t-" + labelled})
+    other = make_namespace(control_plane)
+    for ns in (labelled, team, other):
+        create(control_plane, workload("Deployment", "app", ns))
+    original = tpl_json(control_plane, "Deployment", labelled, "app")
+    original_annotations = get(control_plane, "Deployment", labelled, "app")["metadata"].get("annotations")
+
+    out = run(client).as_dict()  # SWCK's namespace label
+    assert "Deployment %s/app" % labelled in refs(out["injected"])
+    assert labelled in out["namespaces"] and team not in out["namespaces"] and other not in out["namespaces"]
+    assert not inject.is_injected(get(control_plane, "Deployment", team, "app"))
+    assert not inject.is_injected(get(control_plane, "Deployment", other, "app"))
+    live = get(control_plane, "Deployment", labelled, "app")
+    assert live["metadata"]["annotations"][SCOPE_ANNOTATION] == SCOPE_SWCK_LABEL
+    assert original_annotations is None or SCOPE_ANNOTATION not in original_annotations
+
+    by_selector = run(client, namespace_selector="team=t-" + labelled).as_dict()
+    assert out["namespaces"] != by_selector["namespaces"] and by_selector["namespaces"] == [team]
+    assert refs(by_selector["injected"]) == ["Deployment %s/app" % team]
+    assert by_selector["removed"] == [], "another selector never touches namespaces it does not select"
+    assert inject.is_injected(get(control_plane, "Deployment", labelled, "app"))
+
+    # SWCK's label taken away from the namespace: the default run removes the injection there
+    label_namespace(control_plane, labelled, None)
+    audit.start()
+    after = run(client).as_dict()
+    assert "Deployment %s/app" % labelled in refs(after["removed"])
+    assert [e["reason"] for e in after["removed"] if e["namespace"] == labelled] == [
+        "namespace %s no longer has the label swck-injection=enabled" % labelled]
+    assert tpl_json(control_plane, "Deployment", labelled, "app") == original
+    live = get(control_plane, "Deployment", labelled, "app")
+    assert SCOPE_ANNOTATION not in (live["metadata"].get("annotations") or {})
+    assert inject.is_injected(get(control_plane, "Deployment", team, "app")), \
+        "injected for another selector: a run by SWCK's label does not undo it"
+    assert writes(audit, dry_runs=False) and all(labelled in e["requestURI"] for e in writes(audit))
+    run(client, namespaces=[team], state="absent")
+
+
+# ------------------------------------------------------------------ SwAgents
+def swagent_crd():
+    """A minimal SwAgent CRD, written from SWCK's api/v1alpha1 SwAgent types (the fields the injector reads)."""
+    string_list = {"type": "array", "items": {"type": "string"}}
+    env = {"type": "array", "items": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}
+    resources = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    spec = {"type": "object", "properties": {
+        "selector": {"type": "object", "additionalProperties": {"type": "string"}},
+        "containerMatcher": {"type": "string"},
+        "javaSidecar": {"type": "object", "properties": {
+            "name": {"type": "string"}, "image": {"type": "string"}, "command": string_list, "args": string_list,
+            "env": env, "resources": resources}},
+        "sharedVolumeName": {"type": "string"},
+        "optionalPlugins": string_list, "optionalReporterPlugins": string_list, "bootstrapPlugins": string_list}}
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": SWAGENT_CRD},
+            "spec": {"group": "operator.skywalking.apache.org", "scope": "Namespaced",
+                     "names": {"kind": "SwAgent", "listKind": "SwAgentList", "plural": "swagents",
+                               "singular": "swagent"},
+                     "versions": [{"name": "v1alpha1", "served": True, "storage": True,
+                                   "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                                       "spec": spec, "status": {"type": "object",
+                                                                "x-kubernetes-preserve-unknown-fields": True}}}},
+                                   "subresources": {"status": {}}}]}}
+
+
+def ensure_swagent_crd(plane):
+    status, body = plane.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", swagent_crd())
+    assert status in (201, 409), body
+    import time
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        live = plane.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/" + SWAGENT_CRD)[1]
+        if any(c["type"] == "Established" and c["status"] == "True"
+               for c in (live.get("status") or {}).get("conditions") or []):
+            if plane.request("GET", "/apis/operator.skywalking.apache.org/v1alpha1")[0] == 200:
+                return
+        time.sleep(0.2)
+    raise AssertionError("the SwAgent CRD did not become established")
+
+
+def test_swagents_from_the_cluster_and_from_role_variables(control_plane, audit):
+    ensure_swagent_crd(control_plane)
+    client = fresh_client(control_plane)
+    ns = make_namespace(control_plane)
+    other = make_namespace(control_plane)
+    agent = {"apiVersion": inject.SWAGENT_API_VERSION, "kind": "SwAgent", "metadata": {"name": "java17", "namespace": ns},
+             "spec": {"selector": {"tier": "backend"}, "containerMatcher": "^app$",
+                      "javaSidecar": {"name": "copy-agent", "image": "apache/skywalking-java-agent:9.7.0-java17",
+                                      "env": [{"name": "SW_AGENT_NAMESPACE", "value": "shop"}]},
+                      "optionalPlugins": ["trace", "webflux"]}}
+    status, body = control_plane.request("POST", "/apis/operator.skywalking.apache.org/v1alpha1/namespaces/%s/swagents"
+                                         % ns, agent)
+    assert status == 201, body
+    backend = workload("Deployment", "backend", ns, containers=[
+        {"name": "app", "image": "registry.test/app:1"}, {"name": "proxy", "image": "registry.test/proxy:1"}])
+    backend["spec"]["template"]["metadata"]["labels"]["tier"] = "backend"
+    frontend = workload("Deployment", "frontend", ns)
+    elsewhere = workload("Deployment", "backend", other)
+    elsewhere["spec"]["template"]["metadata"]["labels"]["tier"] = "backend"
+    for obj in (backend, frontend, elsewhere):
+        create(control_plane, obj)
+
+    # role variables: a short-form SwAgent for every namespace, sorted before "java17" (the cluster's wins)
+    role = [{"name": "defaults", "javaSidecar": {"image": "registry.test/agent:role"}, "bootstrapPlugins": ["jdk-http"]}]
+    out = run(client, namespaces=[ns, other], swagents=role).as_dict()
+    assert out["swagents"] == ["%s/java17" % ns]
+    by_ref = dict(("%s/%s" % (e["namespace"], e["name"]), e) for e in out["injected"])
+    assert by_ref["%s/backend" % ns]["swagents"] == ["defaults", "%s/java17" % ns]
+    assert by_ref["%s/backend" % ns]["containers"] == ["app"]
+    assert by_ref["%s/frontend" % ns]["swagents"] == ["defaults"]
+
+    tpl = template(get(control_plane, "Deployment", ns, "backend"))
+    init = tpl["spec"]["initContainers"][0]
+    assert (init["name"], init["image"]) == ("copy-agent", "apache/skywalking-java-agent:9.7.0-java17")
+    assert 'grep -E "trace|webflux"' in init["args"][1] and 'grep -E "jdk-http"' in init["args"][1]
+    assert {"name": "SW_AGENT_NAMESPACE", "value": "shop"} in container(tpl)["env"]
+    assert "env" not in container(tpl, "proxy"), "containerMatcher ^app$ leaves the proxy alone"
+    assert template(get(control_plane, "Deployment", ns, "frontend"))["spec"]["initContainers"][0]["image"] == \
+        "registry.test/agent:role"
+    assert template(get(control_plane, "Deployment", other, "backend"))["spec"]["initContainers"][0]["image"] == \
+        "registry.test/agent:role", "a SwAgent applies in its own namespace only"
+
+    # the SwAgent changes: the next run updates (replaces) the injection; then nothing to do
+    patch = {"spec": {"javaSidecar": {"image": "apache/skywalking-java-agent:9.7.0-java21"}}}
+    status, body = control_plane.request("PATCH", "/apis/operator.skywalking.apache.org/v1alpha1/namespaces/%s/swagents/"
+                                         "java17" % ns, patch, content_type="application/merge-patch+json")
+    assert status == 200, body
+    out = run(client, namespaces=[ns, other], swagents=role).as_dict()
+    assert refs(out["updated"]) == ["Deployment %s/backend" % ns]
+    assert template(get(control_plane, "Deployment", ns, "backend"))["spec"]["initContainers"][0]["image"].endswith("java21")
+    audit.start()
+    assert not run(client, namespaces=[ns, other], swagents=role).changed
+    assert writes(audit) == []
+    # read_swagents=false ignores the cluster's SwAgents (the workload goes back to the role's image)
+    out = run(client, namespaces=[ns], swagents=role, read_swagents=False).as_dict()
+    assert out["swagents"] == [] and refs(out["updated"]) == ["Deployment %s/backend" % ns]
+
+
+# ------------------------------------------------------------------ check mode, diff
+def test_check_mode_plans_with_dry_runs_and_diff_shows_the_template(client, control_plane, audit):
+    ns = make_namespace(control_plane)
+    create(control_plane, workload("Deployment", "web", ns, replicas=1))
+    create(control_plane, workload("CronJob", "nightly", ns))
+    before = tpl_json(control_plane, "Deployment", ns, "web")
+    audit.start()
+    result = run(client, namespaces=[ns], check_mode=True, diff=True, max_concurrent=1)
+    out = result.as_dict()
+    assert out["changed"] and len(out["injected"]) == 2
+    assert out["batches"] == [["Deployment %s/web" % ns]], "the CronJob restarts nothing: not paced"
+    assert writes(audit) and all("dryRun=All" in e["requestURI"] for e in writes(audit))
+    assert tpl_json(control_plane, "Deployment", ns, "web") == before
+    header, diff_before, diff_after = [d for d in result.diffs if d[0] == "Deployment %s/web" % ns][0]
+    assert "initContainers" not in diff_before["spec"]["template"]["spec"]
+    assert diff_after["spec"]["template"]["spec"]["initContainers"][0]["name"] == "inject-skywalking-agent"
+    assert diff_after["spec"]["template"]["spec"]["initContainers"][0]["terminationMessagePath"], \
+        "the after side is the server's dry-run answer"
+
+
+# ------------------------------------------------------------------ invalid workloads
+def test_invalid_workload_reported_untouched_while_the_rest_proceed(client, control_plane, audit):
+    ns = make_namespace(control_plane)
+    bad = create(control_plane, workload("Deployment", "bad", ns, annotations={
+        inject.AGENT_PREFIX + "agent.service_name": " "}))
+    regex = create(control_plane, workload("StatefulSet", "nomatch", ns, annotations={
+        inject.CONTAINER_ANNOTATION: "^sidecar$"}))
+    create(control_plane, workload("Deployment", "good", ns))
+    out = run(client, namespaces=[ns]).as_dict()
+    assert refs(out["injected"]) == ["Deployment %s/good" % ns]
+    failed = dict((e["name"], e) for e in out["failed"])
+    assert failed["bad"]["annotation"] == inject.AGENT_PREFIX + "agent.service_name"
+    assert "service name must not be empty" in failed["bad"]["reason"]
+    assert "matches none of the containers" in failed["nomatch"]["reason"]
+    for obj in (bad, regex):
+        assert_untouched(control_plane, obj)
+
+    # SWCK's error marker: on the workload's own metadata, never on its template (no restart)
+    before = tpl_json(control_plane, "Deployment", ns, "bad")
+    out = run(client, namespaces=[ns], mark_errors=True).as_dict()
+    live = get(control_plane, "Deployment", ns, "bad")
+    assert "service name must not be empty" in live["metadata"]["annotations"][inject.ERROR_ANNOTATION]
+    assert tpl_json(control_plane, "Deployment", ns, "bad") == before, "no rollout for the marker"
+    # fixed: injected, and the marker goes away
+    patch = {"spec": {"template": {"metadata": {"annotations": {inject.AGENT_PREFIX + "agent.service_name": "bad"}}}}}
+    assert control_plane.request("PATCH", (PATHS["Deployment"] % ns) + "/bad", patch,
+                                 content_type="application/merge-patch+json")[0] == 200
+    out = run(client, namespaces=[ns], mark_errors=True).as_dict()
+    assert "Deployment %s/bad" % ns in refs(out["injected"])
+    assert inject.ERROR_ANNOTATION not in (get(control_plane, "Deployment", ns, "bad")["metadata"].get("annotations") or {})
+
+
+# ------------------------------------------------------------------ pacing
+def test_pacing_stops_at_the_first_batch_that_never_becomes_ready(client, control_plane, audit):
+    ns = make_namespace(control_plane)
+    for name, image in (("a-stuck", NEVER_READY_IMAGE), ("b-next", "registry.test/app:1"),
+                        ("c-last", "registry.test/app:1")):
+        create(control_plane, workload("Deployment", name, ns, replicas=1, image=image))
+    untouched = dict((n, tpl_json(control_plane, "Deployment", ns, n)) for n in ("b-next", "c-last"))
+    audit.start()
+    result = run(client, namespaces=[ns], max_concurrent=1, wait_timeout=4)
+    out = result.as_dict()
+    assert out["stopped"]["batch"] == 1 and out["stopped"]["batches"] == 3
+    assert out["stopped"]["workloads"] == ["Deployment %s/a-stuck" % ns]
+    assert "timed out after 4s" in out["stopped"]["reason"] and "a-stuck" in out["stopped"]["reason"]
+    assert refs(out["not_applied"]) == ["Deployment %s/b-next" % ns, "Deployment %s/c-last" % ns]
+    assert refs(out["injected"]) == ["Deployment %s/a-stuck" % ns]
+    assert len(writes(audit)) == 1
+    for name, text in untouched.items():
+        assert tpl_json(control_plane, "Deployment", ns, name) == text
+
+    # healthy workloads roll one by one, each Ready before the next
+    ok = make_namespace(control_plane)
+    for name in ("one", "two"):
+        create(control_plane, workload("Deployment", name, ok, replicas=1))
+    out = run(client, namespaces=[ok], max_concurrent=1, wait_timeout=60).as_dict()
+    assert out["stopped"] is None and len(out["injected"]) == 2
+    assert out["batches"] == [["Deployment %s/one" % ok], ["Deployment %s/two" % ok]]
+
+
+# ------------------------------------------------------------------ bare pods
+def test_bare_pods_are_reported_with_their_owner(client, control_plane):
+    ns = make_namespace(control_plane)
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "debug", "namespace": ns},
+           "spec": pod_template("debug")["spec"]}
+    pod["metadata"]["labels"] = {LABEL: "true"}
+    create(control_plane, pod)
+    rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "handmade", "namespace": ns},
+          "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "handmade"}},
+                   "template": pod_template("handmade")}}
+    create(control_plane, rs)
+    create(control_plane, workload("Deployment", "web", ns, replicas=1))
+    import time
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        pods = control_plane.request("GET", PATHS["Pod"] % ns)[1]["items"]
+        if len(pods) >= 3:
+            break
+        time.sleep(0.3)
+    out = run(client, namespaces=[ns]).as_dict()
+    pods = dict((e["name"], e) for e in out["skipped"] if e["kind"] == "Pod")
+    assert "debug" in pods and "cannot gain containers" in pods["debug"]["reason"] and "owner" not in pods["debug"]
+    handmade = [e for name, e in pods.items() if name.startswith("handmade-")]
+    assert len(handmade) == 1 and handmade[0]["owner"] == "ReplicaSet handmade"
+    assert not any(name.startswith("web-") for name in pods), "a Deployment's pods: the Deployment is injected"
+    assert refs(out["injected"]) == ["Deployment %s/web" % ns]
+
+
+# ------------------------------------------------------------------ CA copies (OAP gRPC TLS)
+def test_ca_copy_for_grpc_tls_is_owned_and_pruned(client, control_plane, audit):
+    sw = make_namespace(control_plane, prefix="sw")
+    app = make_namespace(control_plane)
+    pem = "-----BEGIN CERTIFICATE-----\nMIIBdummy\n-----END CERTIFICATE-----\n"
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "oap-tls", "namespace": sw},
+              "type": "Opaque", "data": {"ca.crt": base64.b64encode(pem.encode()).decode(),
+                                         "tls.key": base64.b64encode(b"private").decode()}}
+    create(control_plane, secret)
+    create(control_plane, workload("Deployment", "web", app))
+    cluster = {"name": "sky", "namespace": sw, "oap": {"tls": {"grpc": {"secret": "oap-tls"}}}}
+    out = run(client, namespaces=[app], cluster=cluster).as_dict()
+    assert out["ca_secrets"] == {"created": 1}
+    copy_ = get(control_plane, "Secret", app, "sky-agent-ca")
+    assert copy_["data"] == {"ca.crt": secret["data"]["ca.crt"]}, "only the CA, never the key"
+    tpl = template(get(control_plane, "Deployment", app, "web"))
+    assert {"name": "SW_AGENT_COLLECTOR_BACKEND_SERVICES", "value": "sky-oap.%s.svc:11800" % sw} in container(tpl)["env"]
+    assert any((v.get("secret") or {}).get("secretName") == "sky-agent-ca" for v in tpl["spec"]["volumes"])
+    audit.start()
+    again = run(client, namespaces=[app], cluster=cluster).as_dict()
+    assert not again["changed"] and again["ca_secrets"] == {"unchanged": 1}
+    assert writes(audit) == []
+    out = run(client, namespaces=[app], cluster=cluster, state="absent").as_dict()
+    assert len(out["removed"]) == 1 and out["ca_secrets"] == {"deleted": 1}
+    assert get(control_plane, "Secret", app, "sky-agent-ca") is None
+
+
+# ------------------------------------------------------------------ 403: per-namespace lists
+def test_namespace_scoped_credentials_list_per_namespace(control_plane, audit):
+    spaces = [make_namespace(control_plane) for _ in range(2)]
+    rbac = "/apis/rbac.authorization.k8s.io/v1"
+    for ns in spaces:
+        create(control_plane, workload("Deployment", "web", ns))
+        role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "inject", "namespace": ns},
+                "rules": [{"apiGroups": ["apps", "batch"], "resources": ["*"], "verbs": ["get", "list", "watch", "patch"]},
+                          {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]}]}
+        binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                   "metadata": {"name": "inject", "namespace": ns},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "inject"},
+                   "subjects": [{"kind": "User", "name": "team-user", "apiGroup": "rbac.authorization.k8s.io"}]}
+        assert control_plane.request("POST", rbac + "/namespaces/%s/roles" % ns, role)[0] == 201
+        assert control_plane.request("POST", rbac + "/namespaces/%s/rolebindings" % ns, binding)[0] == 201
+    user = Client(connection_from_params({"kubeconfig": str(control_plane.user_kubeconfig("team-user"))}))
+    result = run(user, namespaces=spaces, read_swagents=False)
+    out = result.as_dict()
+    assert refs(out["injected"]) == ["Deployment %s/web" % ns for ns in sorted(spaces)]
+    assert any("cannot list Deployments cluster-wide (403 Forbidden)" in w for w in result.warnings)
+    assert any("cannot list namespaces (403)" in w for w in result.warnings)
+
+
+# ------------------------------------------------------------------ module, filter and CLI agree
+def clean(obj):
+    obj = copy.deepcopy(obj)
+    meta = obj["metadata"]
+    for key in ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation"):
+        meta.pop(key, None)
+    obj.pop("status", None)
+    return obj
+
+
+def test_module_filter_and_cli_give_identical_output(playbook, control_plane, client):
+    ns = make_namespace(control_plane)
+    annotations = {inject.AGENT_PREFIX + "agent.service_name": "orders", inject.OPTIONAL_ANNOTATION: "trace",
+                   inject.SIDECAR_PREFIX + "sidecarVolumeMount.MountPath": "/opt/sky"}
+    for kind in ("Deployment", "StatefulSet", "CronJob"):
+        create(control_plane, workload(kind, kind.lower(), ns, annotations=annotations,
+                                       env=[{"name": "JAVA_TOOL_OPTIONS", "value": "-Xss1m"}]))
+    defaults = {"image": "registry.test/agent:9.7.0", "backend_service": "oap.sw.svc:11800"}
+    inputs = [clean(get(control_plane, kind, ns, kind.lower())) for kind in ("Deployment", "StatefulSet", "CronJob")]
+
+    run_ = playbook.run([
+        {"name": "filter", "ansible.builtin.set_fact": {"rendered": "{{ inputs | skywalking.swck.inject_java_agent("
+                                                                    "defaults=defaults) }}"},
+         "vars": {"inputs": inputs, "defaults": defaults}},
+        {"name": "module", "skywalking.swck.inject": {"namespaces": [ns], "defaults": defaults}},
+        {"name": "show", "ansible.builtin.debug": {"var": "rendered"}},
+    ])
+    assert len(run_[1]["injected"]) == 3
+    filtered = run_[2]["rendered"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT / ".venv" / "collections"))
+    path = ROOT / "tests" / "output" / ("inject-%s.yaml" % ns)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    defaults_path = path.with_suffix(".defaults.yaml")
+    path.write_text(yaml.safe_dump_all(inputs, sort_keys=False))
+    defaults_path.write_text(yaml.safe_dump(defaults))
+    try:
+        proc = subprocess.run([sys.executable, "-m", "ansible_collections.skywalking.swck.plugins.module_utils."
+                               "skywalking.inject_cli", "-f", str(path), "--defaults", str(defaults_path)],
+                              capture_output=True, text=True, check=False, env=env)
+    finally:
+        path.unlink()
+        defaults_path.unlink()
+    assert proc.returncode == 0, proc.stderr
+    from_cli = list(yaml.safe_load_all(proc.stdout))
+    assert from_cli == filtered, "filter and CLI: the same documents"
+    for rendered, kind in zip(filtered, ("Deployment", "StatefulSet", "CronJob")):
+        # the filter's object as the API server would store it (its defaults filled in), by a dry-run update
+        status, stored = control_plane.request("PUT", (PATHS[kind] % ns) + "/" + kind.lower() + "?dryRun=All", rendered)
+        assert status == 200, stored
+        assert json.dumps(template(stored)) == tpl_json(control_plane, kind, ns, kind.lower()), \
+            "the module wrote exactly the template the filter renders"
