@@ -416,17 +416,17 @@ class _Migration(object):
 
     def identity(self):
         """Cluster name and namespace: the arguments, else the OAPServer's (else the first document's)."""
+        every = sorted((d for kind in KINDS for d in self.docs[kind]), key=lambda d: d.index)
         namespaces = {}
-        for kind in KINDS:
-            for doc in self.docs[kind]:
-                if doc.namespace:
-                    namespaces.setdefault(doc.namespace, doc)
+        for doc in every:
+            if doc.namespace:
+                namespaces.setdefault(doc.namespace, doc)
         if len(namespaces) > 1:
-            first, second = sorted(namespaces.values(), key=lambda d: d.where)[:2]
+            first, second = sorted(namespaces.values(), key=lambda d: d.index)[:2]
             raise SpecError("%s metadata.namespace" % second.label,
                             "%r differs from %s's %r: one cluster spec lives in one namespace; migrate each "
                             "namespace's resources separately" % (second.namespace, first.label, first.namespace))
-        anchor = self.oap or next((d for kind in KINDS for d in self.docs[kind]), None)
+        anchor = self.oap or (every[0] if every else None)
         name = self.arg_name
         if name:
             if anchor is not None and anchor.name != name:
@@ -1504,7 +1504,7 @@ class _Migration(object):
 
     def exporter_config(self, doc, text):
         field = "spec.config"
-        config = _load_yaml(text)
+        config = _load_yaml(text) if isinstance(text, str) else None
         if not isinstance(config, dict):
             self.not_mapped(doc, field, "not a YAML mapping; the collection generates the exporter's config")
             return

@@ -948,3 +948,34 @@ def test_overlay_explicit_options_win():
     assert swck.overlay(base, explicit) == {"name": "a", "oap": {"replicas": 2, "env": {"A": "1", "B": "2"}},
                                             "ui": {"flavour": "horizon"}}
     assert base["oap"]["env"] == {"A": "1"}
+
+
+# --------------------------------------------------------------------------- robustness
+
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-2, 5), st.sampled_from(
+    ["", "x", "standalone", "latest", "10.4.0", "11.0.0", "0.10.3", "0.11.0", "v1.3.0", "ClusterIP", "horizon",
+     "booster", "elasticsearch", "external", "internal", "prometheus", "http://sw-oap.apm:12800", "/skywalking/config",
+     "SW_STORAGE", "SW_ES_PASSWORD", "JAVA_OPTS", "filters: [{namespace: '^a$'}]"]))
+_VALUES = st.recursive(_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=3),
+    st.dictionaries(st.sampled_from(["name", "value", "valueFrom", "template", "ingress", "type", "host", "tls",
+                                     "secretName", "user", "path", "data", "persistentVolumeClaimSpec", "resources",
+                                     "requests", "storage", "secretKeyRef", "key", "hosts"]), inner, max_size=4)),
+    max_leaves=8)
+
+
+@settings(max_examples=150, deadline=None)
+@given(kind=st.sampled_from(swck.KINDS), data=st.data(), with_oap=st.booleans())
+def test_property_any_shape_gives_a_result_or_a_spec_error(kind, data, with_oap):
+    """Arbitrary field values never crash the mapping: a result, or a SpecError naming a field."""
+    spec = data.draw(st.dictionaries(st.sampled_from(swck.FIELDS[kind] + ("unknownField",)), _VALUES, max_size=6))
+    documents = [cr(kind, "x", spec)]
+    if with_oap and kind != "OAPServer":
+        documents.insert(0, oap(name="x"))
+    for validate in (False, True):
+        try:
+            raw, report = swck.from_swck(copy.deepcopy(documents), validate=validate)
+        except SpecError as exc:
+            assert exc.field
+            continue
+        assert raw["name"] == "x" and all(e["text"] for e in report)
