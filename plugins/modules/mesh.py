@@ -16,7 +16,8 @@ description:
     Every other setting, and the order of keys, is kept.
   - The values it replaced are recorded in the ConfigMap annotation C(skywalking.swck/mesh-config), so
     O(state=absent) restores them (keys that were absent are removed again; a value someone changed since is kept
-    and reported).
+    and reported). The text as it was before the first change is kept in C(skywalking.swck/mesh-config-text); when
+    the restored settings equal it, that text is written back as it was, comments and quoting included.
   - The module does not take the ConfigMap over. Istio's installer owns it. It patches only the C(mesh) key and
     its annotation, with the ConfigMap's C(resourceVersion) as a precondition, field manager
     C(skywalking.swck/mesh). A re-run that changes nothing sends no write request.
@@ -134,7 +135,8 @@ attributes:
     support: full
     membership: [skywalking.swck.swck]
 notes:
-  - Comments in the mesh text are lost when it has to be rewritten.
+  - Comments in the mesh text are lost while it is pointed at SkyWalking (YAML is rewritten), and come back on removal
+    unless other settings were changed in the meantime.
   - An Istio upgrade that rewrites the ConfigMap drops these settings; run the module again afterwards, or set them
     in Istio's own C(meshConfig) install values.
 seealso:

@@ -601,3 +601,51 @@ def test_module_filter_and_cli_give_identical_output(playbook, control_plane, cl
         assert status == 200, stored
         assert json.dumps(template(stored)) == tpl_json(control_plane, kind, ns, kind.lower()), \
             "the module wrote exactly the template the filter renders"
+
+
+# ------------------------------------------------------------------ the module through ansible-playbook
+def test_inject_module_idempotent_check_mode_and_diff(playbook, control_plane, audit):
+    ns = make_namespace(control_plane)
+    create(control_plane, workload("Deployment", "web", ns, replicas=1))
+    create(control_plane, workload("CronJob", "nightly", ns))
+    before = tpl_json(control_plane, "Deployment", ns, "web")
+    task = {"name": "inject", "skywalking.swck.inject": {"namespaces": [ns], "max_concurrent": 1, "wait_timeout": 60,
+                                                        "defaults": {"backend_service": "oap.sky.svc:11800"}}}
+
+    audit.start()
+    checked = playbook.run([task], check=True, diff=True)
+    assert checked[0]["changed"] is True and len(checked[0]["injected"]) == 2
+    assert checked[0]["batches"] == [["Deployment %s/web" % ns]]
+    assert writes(audit) and all("dryRun=All" in e["requestURI"] for e in writes(audit))
+    assert tpl_json(control_plane, "Deployment", ns, "web") == before
+    diffs = dict((d["after_header"], d) for d in checked[0]["diff"])
+    web = diffs["Deployment %s/web" % ns]
+    assert "inject-skywalking-agent" in web["after"] and "inject-skywalking-agent" not in web["before"]
+    assert "JAVA_TOOL_OPTIONS" in web["after"] and web["after"].startswith("spec:\n  template:")
+
+    first = playbook.run([task])
+    assert first[0]["changed"] is True and first[0]["writes"] == 2 and first[0]["stopped"] is None
+    assert inject.is_injected(get(control_plane, "Deployment", ns, "web"))
+    audit.start()
+    second = playbook.run([task], diff=True)
+    assert second[0]["changed"] is False and second[0]["diff"] == []
+    assert len(second[0]["already_injected"]) == 2
+    assert writes(audit) == []
+
+    removed = playbook.run([{"name": "remove", "skywalking.swck.inject": {"namespaces": [ns], "state": "absent"}}])
+    assert removed[0]["changed"] is True and len(removed[0]["removed"]) == 2
+    assert tpl_json(control_plane, "Deployment", ns, "web") == before
+
+
+def test_inject_module_fails_the_task_when_pacing_stops(playbook, control_plane):
+    ns = make_namespace(control_plane)
+    create(control_plane, workload("Deployment", "stuck", ns, replicas=1, image=NEVER_READY_IMAGE))
+    create(control_plane, workload("Deployment", "waiting", ns, replicas=1))
+    run_ = playbook.run([{"name": "inject", "skywalking.swck.inject": {"namespaces": [ns], "max_concurrent": 1,
+                                                                      "wait_timeout": 3}}], expect_rc=2)
+    result = run_[0]
+    assert result["failed"] is True and result["changed"] is True
+    assert result["msg"].startswith("rollout stopped at batch 1 of 2 (Deployment %s/stuck): timed out after 3s" % ns)
+    assert result["msg"].endswith("not written: Deployment %s/waiting" % ns)
+    assert refs(result["not_applied"]) == ["Deployment %s/waiting" % ns]
+    assert not inject.is_injected(get(control_plane, "Deployment", ns, "waiting"))

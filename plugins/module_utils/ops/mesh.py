@@ -4,7 +4,8 @@
 
 Istio owns its mesh ConfigMap (``istio``, or ``istio-<revision>``, in Istio's namespace; usually
 installed by Helm or istioctl).  This code does not take it over: it writes only the ``mesh`` key and
-its own record annotation (``istio.RECORD_ANNOTATION``), with one JSON merge patch carrying the
+its own annotations (``istio.RECORD_ANNOTATION``, and ``TEXT_ANNOTATION``: the text before the first
+merge, written back on removal when the settings are the same again), with one JSON merge patch carrying the
 ConfigMap's ``resourceVersion`` as a precondition (a ConfigMap changed since it was read is read
 again and the change recomputed once), field manager ``skywalking.swck/mesh``.  The record keeps the
 values this changed, so ``state=absent`` puts them back (``istio.restore_mesh_config``).
@@ -26,6 +27,8 @@ from ansible_collections.skywalking.swck.plugins.module_utils.skywalking import 
 FIELD_MANAGER = "skywalking.swck/mesh"
 RBAC_API = "rbac.authorization.k8s.io/v1"
 INSTANCE_SUFFIX = "-mesh"
+# The mesh text as it was before the first merge (so an exact removal restores its quoting and comments).
+TEXT_ANNOTATION = "skywalking.swck/mesh-config-text"
 
 
 def configmap_name(revision=None, configmap=None):
@@ -71,16 +74,20 @@ def rbac_objects(spec, service_entries=True):
 def plan_change(live, state, address=None, metrics_address=None, access_log=True, metrics=True, stats_regexps=None):
     """What to write to the mesh ConfigMap ``live``: ``(patch or None, info)``.  Pure.
 
-    ``patch``: a JSON merge patch of ``data.mesh`` and the record annotation, with the ConfigMap's
+    ``patch``: a JSON merge patch of ``data.mesh`` and the annotations, with the ConfigMap's
     ``resourceVersion`` (None when nothing changes).  ``info``: ``{"before", "after"}`` mesh texts,
     ``record`` (the record after), ``kept`` (dotted keys someone changed since, left as they are on
-    removal).  Raises SpecError.
+    removal).  The first merge also keeps the text as it was (``TEXT_ANNOTATION``): a removal that
+    gives back the same settings writes that text, so quoting and comments come back too.
+    Raises SpecError.
     """
     data = live.get("data") or {}
     text = data.get(istio.MESH_KEY)
     annotations = (live.get("metadata") or {}).get("annotations") or {}
     stored = annotations.get(istio.RECORD_ANNOTATION)
+    saved = annotations.get(TEXT_ANNOTATION)
     patch = {}
+    marks = {}
     info = {"before": text, "after": text, "record": stored, "kept": []}
     if state == "present":
         new_text, record, changed = istio.merge_mesh_config(text, address, metrics_address, access_log, metrics,
@@ -89,17 +96,25 @@ def plan_change(live, state, address=None, metrics_address=None, access_log=True
         if changed:
             patch["data"] = {istio.MESH_KEY: new_text}
             info["after"] = new_text
+            if stored is None and text is not None and saved is None:
+                marks[TEXT_ANNOTATION] = text
         if changed or (stored is not None and stored != new_record):
-            patch["metadata"] = {"annotations": {istio.RECORD_ANNOTATION: new_record}}
+            marks[istio.RECORD_ANNOTATION] = new_record
             info["record"] = new_record
     elif stored is not None:
         new_text, kept, changed = istio.restore_mesh_config(text, stored)
+        if saved is not None and istio.load_mesh(saved) == istio.load_mesh(new_text):
+            new_text, changed = saved, saved != text
         info["kept"] = kept
         if changed:
             patch["data"] = {istio.MESH_KEY: new_text}
             info["after"] = new_text
-        patch["metadata"] = {"annotations": {istio.RECORD_ANNOTATION: None}}
+        marks[istio.RECORD_ANNOTATION] = None
         info["record"] = None
+    if state == "absent" and saved is not None:
+        marks[TEXT_ANNOTATION] = None
+    if marks:
+        patch["metadata"] = {"annotations": marks}
     if not patch:
         return None, info
     patch.setdefault("metadata", {})["resourceVersion"] = live["metadata"].get("resourceVersion")
