@@ -609,8 +609,8 @@ def test_inject_module_idempotent_check_mode_and_diff(playbook, control_plane, a
     create(control_plane, workload("Deployment", "web", ns, replicas=1))
     create(control_plane, workload("CronJob", "nightly", ns))
     before = tpl_json(control_plane, "Deployment", ns, "web")
-    task = {"name": "inject", "skywalking.swck.inject": {"namespaces": [ns], "max_concurrent": 1, "wait_timeout": 60,
-                                                        "defaults": {"backend_service": "oap.sky.svc:11800"}}}
+    args = {"namespaces": [ns], "max_concurrent": 1, "wait_timeout": 60, "defaults": {"backend_service": "oap.sky.svc:11800"}}
+    task = {"name": "inject", "skywalking.swck.inject": args}
 
     audit.start()
     checked = playbook.run([task], check=True, diff=True)
@@ -641,8 +641,8 @@ def test_inject_module_fails_the_task_when_pacing_stops(playbook, control_plane)
     ns = make_namespace(control_plane)
     create(control_plane, workload("Deployment", "stuck", ns, replicas=1, image=NEVER_READY_IMAGE))
     create(control_plane, workload("Deployment", "waiting", ns, replicas=1))
-    run_ = playbook.run([{"name": "inject", "skywalking.swck.inject": {"namespaces": [ns], "max_concurrent": 1,
-                                                                      "wait_timeout": 3}}], expect_rc=2)
+    args = {"namespaces": [ns], "max_concurrent": 1, "wait_timeout": 3}
+    run_ = playbook.run([{"name": "inject", "skywalking.swck.inject": args}], expect_rc=2)
     result = run_[0]
     assert result["failed"] is True and result["changed"] is True
     assert result["msg"].startswith("rollout stopped at batch 1 of 2 (Deployment %s/stuck): timed out after 3s" % ns)

@@ -39,8 +39,8 @@ RBAC = "/apis/rbac.authorization.k8s.io/v1"
 
 def istio_namespace(plane, name="istio", mesh_text=MESH):
     ns = "istio-" + uuid.uuid4().hex[:8]
-    assert plane.request("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                                         "metadata": {"name": ns}})[0] == 201
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
+    assert plane.request("POST", "/api/v1/namespaces", namespace)[0] == 201
     cm = {"apiVersion": "v1", "kind": "ConfigMap",
           "metadata": {"name": name, "namespace": ns, "labels": {"app": "istiod", "release": "istio"},
                        "annotations": {"meta.helm.sh/release-name": "istiod"}},
@@ -132,8 +132,8 @@ def mesh_task(ns, **extra):
 def test_mesh_module_idempotent_check_diff_and_rbac(playbook, control_plane, audit):
     ns = istio_namespace(control_plane)
     sky = "sky-" + ns[-8:]
-    assert control_plane.request("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                                                 "metadata": {"name": sky}})[0] == 201
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": sky}}
+    assert control_plane.request("POST", "/api/v1/namespaces", namespace)[0] == 201
     role = "skywalking-swck:%s:sky:oap-mesh" % sky
 
     audit.start()
