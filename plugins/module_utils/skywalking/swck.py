@@ -284,7 +284,7 @@ class _Migration(object):
         return [self.report[i] for i in order]
 
     def mapped(self, doc, field, target, value, detail=None, message=None):
-        """Set ``target`` (a dotted spec path, list of keys) to ``value`` and report it."""
+        """Set ``target`` (a tuple of spec keys) to ``value`` and report it."""
         node = self.raw
         for key in target[:-1]:
             node = node.setdefault(key, {})
