@@ -649,3 +649,32 @@ def test_inject_module_fails_the_task_when_pacing_stops(playbook, control_plane)
     assert result["msg"].endswith("not written: Deployment %s/waiting" % ns)
     assert refs(result["not_applied"]) == ["Deployment %s/waiting" % ns]
     assert not inject.is_injected(get(control_plane, "Deployment", ns, "waiting"))
+
+
+def test_role_and_playbook_with_survey_style_variables(control_plane, audit):
+    spaces = [make_namespace(control_plane) for _ in range(2)]
+    for ns in spaces:
+        create(control_plane, workload("Deployment", "web", ns))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".venv" / "collections"),
+               ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), K8S_AUTH_KUBECONFIG=str(control_plane.kubeconfig),
+               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_NOCOLOR="1")
+    command = [str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(ROOT / "inventory" / "localhost.yml"),
+               str(ROOT / "playbooks" / "inject.yml"),
+               "-e", "inject_namespaces=%s" % ",".join(spaces),  # a survey's text field: one string
+               "-e", "inject_agent_image=registry.test/agent:survey",
+               "-e", "inject_backend_service=oap.sky.svc:11800"]
+    proc = subprocess.run(command, capture_output=True, text=True, check=False, env=env, cwd=str(ROOT), timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    for ns in spaces:
+        tpl = template(get(control_plane, "Deployment", ns, "web"))
+        assert tpl["spec"]["initContainers"][0]["image"] == "registry.test/agent:survey"
+        assert {"name": "SW_AGENT_COLLECTOR_BACKEND_SERVICES", "value": "oap.sky.svc:11800"} in container(tpl)["env"]
+    assert '"injected": 2' in proc.stdout, proc.stdout
+    audit.start()
+    proc = subprocess.run(command, capture_output=True, text=True, check=False, env=env, cwd=str(ROOT), timeout=300)
+    assert proc.returncode == 0 and "changed=0" in proc.stdout, proc.stdout[-3000:]
+    assert writes(audit) == []
+    proc = subprocess.run(command + ["-e", "inject_state=absent"], capture_output=True, text=True, check=False,
+                          env=env, cwd=str(ROOT), timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert not any(inject.is_injected(get(control_plane, "Deployment", ns, "web")) for ns in spaces)
