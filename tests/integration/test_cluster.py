@@ -457,3 +457,42 @@ def test_static_config_module_contributes_and_withdraws(playbook, control_plane,
     assert not [m for m in live["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
                 if m["name"] == "swck-static-config"]
     assert get(control_plane, "/api/v1/namespaces/%s/configmaps/owned-oap-static-config" % namespace) is None
+
+
+SWCK_RESOURCES = """
+apiVersion: operator.skywalking.apache.org/v1alpha1
+kind: OAPServer
+metadata: {name: legacy, namespace: legacy}
+spec:
+  version: 10.4.0
+  instances: 3
+  image: apache/skywalking-oap-server:10.4.0
+  config:
+  - {name: SW_CORE_RECORD_DATA_TTL, value: "5"}
+  - {name: SW_ES_PASSWORD, value: plaintext-should-never-show}
+---
+apiVersion: operator.skywalking.apache.org/v1alpha1
+kind: UI
+metadata: {name: legacy, namespace: legacy}
+spec:
+  version: 10.4.0
+  instances: 1
+  image: apache/skywalking-ui:10.4.0
+  OAPServerAddress: http://legacy-oap.legacy:12800
+"""
+
+
+def test_cluster_from_swck_resources(playbook, control_plane, namespace):
+    task = cluster_task("legacy", namespace, from_swck=SWCK_RESOURCES, oap={"replicas": 2})
+    result = playbook.run([task])[0]
+    assert result["status"]["ready"] is True, result["summary"]
+    assert result["spec"]["version"] == "10.4.0"
+    assert result["spec"]["oap"]["replicas"] == 2, "an explicit option wins over the SWCK resource"
+    assert result["spec"]["oap"]["env"]["SW_CORE_RECORD_DATA_TTL"] == "5"
+    assert result["spec"]["ui"]["flavour"] == "booster"
+    report = "\n".join(result["swck_report"])
+    assert "SW_ES_PASSWORD" in report
+    assert "plaintext-should-never-show" not in json.dumps(result)
+    oap = deployment(control_plane, namespace, "legacy-oap")
+    assert oap["spec"]["replicas"] == 2
+    assert "plaintext-should-never-show" not in json.dumps(oap)

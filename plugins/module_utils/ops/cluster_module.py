@@ -8,8 +8,6 @@ options come from the one spec schema (skywalking/spec.py) plus the module optio
 
 from __future__ import annotations
 
-import copy
-
 from ..k8s.errors import SpecError, SwckError
 from ..k8s.module import diff_list, fail, invocation, new_client, new_module
 
@@ -41,26 +39,40 @@ CLUSTER_OPTIONS = {
 }
 
 
-def deep_merge(base, override):
-    """``override`` on top of ``base`` (dicts merged key by key; anything else replaced)."""
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
+def _given(params, spec_keys, raw_args=None):
+    """The spec options the task set, with Ansible's type conversions, and nothing else.
+
+    Ansible fills every option's default into ``params``; the spec's own normalisation fills
+    defaults too (some depend on the version), and SWCK resources (``from_swck``) must be
+    overridden only by what the task really says.  So keys are kept only where the task's
+    own arguments (``raw_args``, before defaults) have them; without ``raw_args`` only None
+    values are dropped.
+    """
+
+    def keep(value, raw):
+        if isinstance(value, dict):
+            return {k: keep(v, raw.get(k) if isinstance(raw, dict) else None) for k, v in value.items()
+                    if v is not None and (raw is None or (isinstance(raw, dict) and k in raw))}
+        return value
+
+    out = {}
+    for key in spec_keys:
+        if params.get(key) is None:
+            continue
+        if raw_args is not None and key not in raw_args:
+            continue
+        out[key] = keep(params[key], raw_args.get(key) if raw_args is not None else None)
     return out
 
 
-def _given(params, spec_keys):
-    """The spec options the task set (None means "not given": the schema's default applies)."""
+def task_arguments():
+    """The module's arguments exactly as the task gave them (before Ansible's defaults)."""
+    from ansible.module_utils.basic import _load_params
 
-    def prune(value):
-        if isinstance(value, dict):
-            return {k: prune(v) for k, v in value.items() if v is not None}
-        return value
-
-    return {k: prune(params[k]) for k in spec_keys if params.get(k) is not None}
+    try:
+        return dict(_load_params())
+    except Exception:  # noqa: BLE001 - only a refinement: without it, defaults count as given
+        return None
 
 
 def run_cluster_module(module_name):
@@ -75,7 +87,7 @@ def run_cluster_module(module_name):
         argument_spec.update(CLUSTER_OPTIONS)
     module = new_module(argument_spec, supports_check_mode=True)
     params = module.params
-    raw = _given(params, spec_keys)
+    raw = _given(params, spec_keys, task_arguments())
     result = {"changed": False}
     shown = {}
     try:
@@ -84,9 +96,10 @@ def run_cluster_module(module_name):
             from ..skywalking import swck
 
             docs = [obj for _src, obj in load_definitions(params["from_swck"], field="from_swck")]
-            mapped, report = swck.from_swck(docs, name=raw.get("name"), namespace=raw.get("namespace"))
-            raw = deep_merge(mapped, raw)
-            result["swck_report"] = report
+            mapped, report = swck.from_swck(docs, name=raw.get("name"), namespace=raw.get("namespace"),
+                                            validate=False)
+            raw = swck.overlay(mapped, raw)
+            result["swck_report"] = swck.report_lines(report)
             shown["from_swck"] = "(%d SWCK resource(s); see swck_report)" % len(docs)
         if module_name in ENABLES:
             section = dict(raw.get(ENABLES[module_name]) or {})

@@ -1180,7 +1180,7 @@ class _Migration(object):
             return
         spec = doc.spec
         self.unknown(doc, "spec", spec, FIELDS["UI"])
-        flavour = spec.get("kind") or "horizon"
+        flavour = spec.get("kind") or _flavour_of_image(spec.get("image")) or "horizon"
         if flavour not in versions.UI_FLAVOURS:
             raise SpecError("%s spec.kind" % doc.label, "%r: must be horizon or booster" % (flavour,))
         if self.oap_line is not None and flavour not in self.oap_line.ui_flavours:
@@ -1193,7 +1193,7 @@ class _Migration(object):
             flavour = None
         else:
             self.mapped(doc, "spec.kind", ("ui", "flavour"), flavour, detail=None if spec.get("kind") else
-                        "SWCK's default")
+                        ("the image's flavour" if _flavour_of_image(spec.get("image")) else "SWCK's default"))
         version = spec.get("version")
         mapped_version = None
         if flavour is not None and version not in (None, ""):
@@ -1717,3 +1717,16 @@ def overlay(base, explicit):
         else:
             out[key] = value
     return out
+
+
+def _flavour_of_image(image):
+    """The UI flavour an image is (None when it does not tell): ``apache/skywalking-ui:10.4.0`` is the
+    booster UI, ``apache/skywalking-ui:horizon-0.7.0`` and ``*skywalking-horizon-ui*`` are Horizon."""
+    if not image or not isinstance(image, str):
+        return None
+    name, _colon, tag = image.rpartition(":") if ":" in image.rsplit("/", 1)[-1] else (image, "", "")
+    if "horizon" in name:
+        return "horizon"
+    if name.endswith("skywalking-ui"):
+        return "horizon" if tag.startswith("horizon") else ("booster" if tag else None)
+    return None

@@ -979,3 +979,16 @@ def test_property_any_shape_gives_a_result_or_a_spec_error(kind, data, with_oap)
             assert exc.field
             continue
         assert raw["name"] == "x" and all(e["text"] for e in report)
+
+
+@pytest.mark.parametrize("image, flavour", [
+    ("apache/skywalking-ui:10.4.0", "booster"),
+    ("apache/skywalking-ui:horizon-0.7.0", "horizon"),
+    ("apache/skywalking-horizon-ui:0.7.0", "horizon"),
+    ("registry.local:5000/apache/skywalking-ui:10.4.0", "booster"),
+    ("apache/skywalking-ui", None),
+    ("example/other:1", None),
+    (None, None),
+])
+def test_ui_flavour_from_the_image_when_kind_is_not_set(image, flavour):
+    assert swck._flavour_of_image(image) == flavour
