@@ -247,6 +247,7 @@ def injection_defaults(defaults=None, cluster=None):
         if value is not None:
             merged[key] = value
     inject.effective_defaults(merged)
+    _probe_defaults(merged)
     ca_copy = None
     if from_cluster.get("ca_secret") and merged.get("ca_secret") == from_cluster["ca_secret"]:
         grpc = spec["oap"]["tls"]["grpc"]
@@ -256,6 +257,19 @@ def injection_defaults(defaults=None, cluster=None):
         ca_copy = {"source": grpc["secret"], "key": grpc["ca"], "namespace": spec["namespace"],
                    "name": merged["ca_secret"], "instance": spec["name"] + CA_INSTANCE_SUFFIX}
     return merged, spec, ca_copy
+
+
+def _probe_defaults(defaults):
+    """Settings the pure layer checks per workload (mount path, names, plugin patterns, ...) are checked once
+    here, on a minimal labelled pod, so bad ``defaults`` fail the run before any request, not every workload."""
+    probe = {"kind": "Pod", "metadata": {"name": "probe", "labels": {inject.INJECTION_LABEL: "true"}},
+             "spec": {"containers": [{"name": "app", "image": "probe"}]}}
+    report = inject.inject_object(probe, defaults).report
+    field = report["field"] or ""
+    if report["status"] == inject.ERROR and field.startswith("defaults."):
+        problem = report["reason"][len(field) + 2:]
+        if not (field == "defaults.container_matcher" and "matches none" in problem):
+            raise SpecError(field, problem)
 
 
 def _ref(obj):

@@ -1,0 +1,267 @@
+# Copyright (c) skywalking.swck contributors
+# Licensed under the Apache License, Version 2.0 (see LICENSE)
+"""The pure helpers of the injection reconcile (ops/injection.py, ops/patch.py) and the inject module's spec."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ansible_collections.skywalking.swck.plugins.module_utils.k8s import fields
+from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import SpecError
+from ansible_collections.skywalking.swck.plugins.module_utils.ops import injection, patch
+from ansible_collections.skywalking.swck.plugins.module_utils.skywalking import inject
+
+ROOT = Path(__file__).resolve().parents[5]
+
+
+def deployment(replicas=1, annotations=None, labelled=True, volumes=None):
+    labels = {"app": "web"}
+    if labelled:
+        labels[inject.INJECTION_LABEL] = labelled if isinstance(labelled, str) else "true"
+    tpl = {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "app", "image": "a"}]}}
+    if volumes:
+        tpl["spec"]["volumes"] = volumes
+    obj = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+           "spec": {"replicas": replicas, "template": tpl}}
+    if annotations is not None:
+        obj["metadata"]["annotations"] = annotations
+    return obj
+
+
+# ------------------------------------------------------------------ changed_fields
+@pytest.mark.parametrize("old,new,expected", [
+    ({"a": 1}, {"a": 1}, []),
+    ({"a": 1}, {"a": 2}, [(("f", "a"),)]),
+    ({"a": 1}, {}, [(("f", "a"),)]),
+    ({}, {"a": 1}, []),  # additions are nobody's yet
+    ({"a": {"b": 1, "c": 2}}, {"a": {"b": 1, "c": 3}}, [(("f", "a"), ("f", "c"))]),
+    ({"args": ["x", "y"]}, {"args": ["x"]}, [(("f", "args"),)]),  # un-keyed list: whole
+    ({"containers": [{"name": "a", "image": "1"}, {"name": "b", "image": "1"}]},
+     {"containers": [{"name": "b", "image": "2"}, {"name": "a", "image": "1"}]},
+     [(("f", "containers"), ("k", {"name": "b"}), ("f", "image"))]),  # keyed: order does not matter
+    ({"env": [{"name": "J", "value": "-Xmx1g"}]}, {"env": [{"name": "J", "value": "-Xmx1g -javaagent:x"}]},
+     [(("f", "env"), ("k", {"name": "J"}), ("f", "value"))]),
+    ({"env": [{"name": "J", "value": "1"}, {"name": "K", "value": "2"}]}, {"env": [{"name": "K", "value": "2"}]},
+     [(("f", "env"), ("k", {"name": "J"}))]),
+    ({"volumeMounts": [{"name": "v", "mountPath": "/a"}]}, {"volumeMounts": [{"name": "w", "mountPath": "/a"}]},
+     [(("f", "volumeMounts"), ("k", {"mountPath": "/a"}), ("f", "name"))]),
+])
+def test_changed_fields(old, new, expected):
+    assert injection.changed_fields(old, new) == expected
+
+
+def test_changed_fields_find_the_owner_of_a_merged_java_tool_options():
+    live = deployment()
+    container = live["spec"]["template"]["spec"]["containers"][0]
+    container["env"] = [{"name": "JAVA_TOOL_OPTIONS", "value": "-Xmx1g"}]
+    live["metadata"]["managedFields"] = [{"manager": "kubectl-client-side-apply", "operation": "Update", "fieldsV1": {
+        "f:spec": {"f:template": {"f:spec": {"f:containers": {'k:{"name":"app"}': {
+            "f:env": {'k:{"name":"JAVA_TOOL_OPTIONS"}': {".": {}, "f:name": {}, "f:value": {}}}}}}}}}}]
+    out = inject.inject_object(live)
+    paths = injection.changed_fields({"spec": live["spec"]}, {"spec": out.obj["spec"]})
+    assert paths == [(("f", "spec"), ("f", "template"), ("f", "spec"), ("f", "containers"), ("k", {"name": "app"}),
+                      ("f", "env"), ("k", {"name": "JAVA_TOOL_OPTIONS"}), ("f", "value"))]
+    assert fields.owners(live, paths[0]) == [("kubectl-client-side-apply", "Update", "")]
+
+
+# ------------------------------------------------------------------ selection, pacing
+@pytest.mark.parametrize("value,expected", [("true", True), ("True", True), ("TRUE", True), ("false", False),
+                                            ("yes", False), (False, False)])
+def test_is_labelled_compares_case_insensitively(value, expected):
+    assert injection.is_labelled(deployment(labelled=value)) is expected
+
+
+@pytest.mark.parametrize("obj,expected", [
+    (deployment(replicas=3), True),
+    (deployment(replicas=0), False),
+    (dict(deployment(), spec={"template": {}}), True),  # replicas unset: 1
+    ({"kind": "StatefulSet", "spec": {"replicas": 0}}, False),
+    ({"kind": "StatefulSet", "spec": {"replicas": 2}}, True),
+    ({"kind": "DaemonSet", "spec": {}}, True),
+    ({"kind": "CronJob", "spec": {}}, False),
+    ({"kind": "Job", "spec": {}}, False),
+])
+def test_restarts_pods(obj, expected):
+    assert injection.restarts_pods(obj) is expected
+
+
+@pytest.mark.parametrize("items,size,expected", [
+    ([], 2, []),
+    ([1, 2, 3], 0, [[1, 2, 3]]),
+    ([1, 2, 3], 1, [[1], [2], [3]]),
+    ([1, 2, 3], 2, [[1, 2], [3]]),
+    ([1, 2, 3], 5, [[1, 2, 3]]),
+])
+def test_batches_of(items, size, expected):
+    assert injection.batches_of(items, size) == expected
+
+
+@given(st.lists(st.integers(), max_size=30), st.integers(min_value=0, max_value=7))
+def test_batches_keep_order_and_size(items, size):
+    batches = injection.batches_of(items, size)
+    assert [x for batch in batches for x in batch] == items
+    assert all(len(batch) <= size for batch in batches) if size else len(batches) <= 1
+
+
+def test_references_secret():
+    assert injection.references_secret(deployment(volumes=[{"name": "ca", "secret": {"secretName": "sky-agent-ca"}}]),
+                                       "sky-agent-ca")
+    assert not injection.references_secret(deployment(volumes=[{"name": "ca", "emptyDir": {}}]), "sky-agent-ca")
+    assert not injection.references_secret({"kind": "ConfigMap"}, "sky-agent-ca")
+
+
+# ------------------------------------------------------------------ option checks
+def test_swagent_short_form_becomes_an_object_and_is_validated():
+    out = injection.swagent_objects([{"name": "java17", "namespace": "shop", "optionalPlugins": ["trace"]},
+                                     {"metadata": {"name": "full"}, "spec": {"sharedVolumeName": "agent"}}])
+    assert out[0] == {"apiVersion": inject.SWAGENT_API_VERSION, "kind": "SwAgent",
+                      "metadata": {"name": "java17", "namespace": "shop"}, "spec": {"optionalPlugins": ["trace"]}}
+    assert out[1]["kind"] == "SwAgent" and out[1]["spec"] == {"sharedVolumeName": "agent"}
+
+
+@pytest.mark.parametrize("items,field,problem", [
+    (["x"], "swagents[0]", "must be a SwAgent"),
+    ([{"name": "a", "optionalPlugin": ["x"]}], "swagents[0].optionalPlugin", "not a SwAgent field"),
+    ([{"name": "a", "namespace": "Bad_NS"}], "swagents[0].namespace", "not a namespace name"),
+    ([{"namespace": "shop"}], "swagents[0].metadata.name", "needs a name"),
+    ([{"name": "a", "selector": "app=x"}], "swagents[0].spec.selector", "mapping of labels"),
+])
+def test_swagent_errors_name_the_item(items, field, problem):
+    with pytest.raises(SpecError) as info:
+        injection.swagent_objects(items)
+    assert info.value.field == field and problem in info.value.problem
+
+
+def test_injection_defaults_from_a_cluster_spec_and_overrides():
+    cfg, spec, ca = injection.injection_defaults(None, {"name": "sky", "namespace": "obs"})
+    assert cfg == {"backend_service": "sky-oap.obs.svc:11800"} and spec["name"] == "sky" and ca is None
+    cfg, _spec, ca = injection.injection_defaults({"backend_service": "x.y:1", "image": None},
+                                                  {"name": "sky", "namespace": "obs", "satellite": {"enabled": True}})
+    assert cfg == {"backend_service": "x.y:1"} and ca is None
+    cfg, _spec, ca = injection.injection_defaults({}, {"name": "sky", "namespace": "obs",
+                                                       "oap": {"tls": {"grpc": {"secret": "oap-tls"}}}})
+    assert cfg["ca_secret"] == "sky-agent-ca"
+    assert ca == {"source": "oap-tls", "key": "ca.crt", "namespace": "obs", "name": "sky-agent-ca",
+                  "instance": "sky-agent-ca"}
+    # a CA Secret of the user's own: nothing copied
+    _cfg, _spec, ca = injection.injection_defaults({"ca_secret": "mine"}, {"name": "sky", "namespace": "obs",
+                                                                           "oap": {"tls": {"grpc": {"secret": "t"}}}})
+    assert ca is None
+    with pytest.raises(SpecError) as info:
+        injection.injection_defaults({"mount_path": "relative"})
+    assert info.value.field == "defaults.mount_path"
+
+
+@pytest.mark.parametrize("kwargs,field", [
+    ({"state": "gone"}, "state"),
+    ({"namespaces": ["a"], "namespace_selector": "x=y"}, "namespaces"),
+    ({"namespaces": ["Not_A_Name"]}, "namespaces[0]"),
+    ({"kinds": ["Pod"]}, "kinds"),
+    ({"kinds": []}, "kinds"),
+    ({"max_concurrent": -1}, "max_concurrent"),
+    ({"wait_timeout": 0}, "wait_timeout"),
+])
+def test_run_refuses_bad_options_before_any_request(kwargs, field):
+    class NoClient(object):
+        warnings = []
+
+        def __getattr__(self, name):
+            raise AssertionError("no request may be sent for bad options (%s)" % name)
+
+    with pytest.raises(SpecError) as info:
+        injection.Injector(NoClient()).run(**kwargs)
+    assert info.value.field == field
+
+
+# ------------------------------------------------------------------ JSON patch
+@pytest.mark.parametrize("path,expected", [
+    (("spec", "template"), "/spec/template"),
+    (("metadata", "annotations", "sidecar.skywalking.apache.org/error"),
+     "/metadata/annotations/sidecar.skywalking.apache.org~1error"),
+    (("a~b",), "/a~0b"),
+    ((), ""),
+])
+def test_pointer(path, expected):
+    assert patch.pointer(path) == expected
+
+
+def test_replace_ops_guard_on_generation_else_resource_version():
+    ops = patch.replace_ops(("spec", "template"), {"x": 1}, {"metadata": {"generation": 4, "resourceVersion": "9"}})
+    assert ops == [{"op": "test", "path": "/metadata/generation", "value": 4},
+                   {"op": "replace", "path": "/spec/template", "value": {"x": 1}}]
+    ops = patch.replace_ops(("spec",), {}, {"metadata": {"resourceVersion": "9"}})
+    assert ops[0] == {"op": "test", "path": "/metadata/resourceVersion", "value": "9"}
+
+
+@pytest.mark.parametrize("old,new,expected", [
+    (None, None, []),
+    ({"a": "1"}, {"a": "1"}, []),
+    (None, {"e": "x"}, [{"op": "add", "path": "/metadata/annotations", "value": {"e": "x"}}]),
+    ({"e": "x"}, {}, [{"op": "remove", "path": "/metadata/annotations"}]),
+    ({"a": "1"}, {"a": "1", "b/c": "2"}, [{"op": "add", "path": "/metadata/annotations/b~1c", "value": "2"}]),
+    ({"a": "1", "b": "2"}, {"a": "3"}, [{"op": "remove", "path": "/metadata/annotations/b"},
+                                        {"op": "add", "path": "/metadata/annotations/a", "value": "3"}]),
+])
+def test_annotation_ops(old, new, expected):
+    assert patch.annotation_ops(old, new) == expected
+
+
+def apply_ops(obj, ops):
+    """A small RFC 6902 applier (add/remove/replace/test on mappings) to check the ops' meaning."""
+    obj = copy.deepcopy(obj)
+    for op in ops:
+        keys = [k.replace("~1", "/").replace("~0", "~") for k in op["path"].split("/")[1:]]
+        parent = obj
+        for key in keys[:-1]:
+            parent = parent[key]
+        if op["op"] == "test":
+            assert parent[keys[-1]] == op["value"]
+        elif op["op"] == "remove":
+            del parent[keys[-1]]
+        else:
+            parent[keys[-1]] = copy.deepcopy(op["value"])
+    return obj
+
+
+@given(st.one_of(st.none(), st.dictionaries(st.text(min_size=1, max_size=8), st.text(max_size=5), max_size=4)),
+       st.one_of(st.none(), st.dictionaries(st.text(min_size=1, max_size=8), st.text(max_size=5), max_size=4)))
+def test_annotation_ops_turn_old_into_new(old, new):
+    obj = {"metadata": {} if old is None else {"annotations": dict(old)}}
+    out = apply_ops(obj, patch.annotation_ops(old, new))
+    assert (out["metadata"].get("annotations") or {}) == (new or {})
+
+
+def test_the_patch_of_an_injection_and_its_removal_round_trips():
+    live = deployment(annotations={"deployment.kubernetes.io/revision": "1"})
+    live["metadata"]["generation"] = 3
+    injected = inject.inject_object(live).obj
+    ops = patch.replace_ops(inject.template_path(live), injection.template_of(injected), live)
+    after = apply_ops(live, ops)
+    assert after == injected
+    removed = inject.remove_object(after).obj
+    assert apply_ops(after, patch.replace_ops(("spec", "template"), injection.template_of(removed), after)) == live
+
+
+# ------------------------------------------------------------------ the module's option spec
+def load_module(name):
+    spec = importlib.util.spec_from_file_location("swck_module_" + name, ROOT / "plugins" / "modules" / (name + ".py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_inject_module_defaults_match_the_pure_defaults():
+    module = load_module("inject")
+    assert set(module.DEFAULTS_SPEC) == set(inject.DEFAULTS)
+    for key, option in module.DEFAULTS_SPEC.items():
+        if "default" in option:
+            assert option["default"] == inject.DEFAULTS[key], key
+        else:
+            assert inject.DEFAULTS[key] in (None, [], {}), key
+    assert module.KINDS == list(injection.KINDS)
