@@ -56,6 +56,7 @@ _CONFIG_PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 _CONFIGMAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 _ADDRESS = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?$")
 _TOLERATION_KEYS = frozenset(["key", "operator", "value", "effect", "tolerationSeconds"])
+_TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 CONFIGMAP_LIMIT = 1000 * 1024  # bytes; the API server refuses ConfigMaps over 1 MiB (leave room for metadata)
 
 
@@ -793,10 +794,61 @@ def _cross_checks(spec, problems, warnings):
         if unknown:
             problems.add("scheduling.tolerations[%d]" % index, "unknown keys %s (Kubernetes' toleration fields: %s)" % (
                 ", ".join(unknown), ", ".join(sorted(_TOLERATION_KEYS))))
+        for field, problem in toleration_problems(toleration):
+            problems.add("scheduling.tolerations[%d].%s" % (index, field), problem)
     if spec["scheduling"]["priority_class_name"] is not None and \
             not is_dns_subdomain(spec["scheduling"]["priority_class_name"]):
         problems.add("scheduling.priority_class_name", "%r is not a PriorityClass name" % (
             spec["scheduling"]["priority_class_name"],))
+
+
+def toleration_problems(toleration):
+    """``[(field, problem)]`` of one toleration, as the API server would refuse it (else only its dry run would).
+
+    Mirrors Kubernetes' ``ValidateTolerations`` (pkg/apis/core/validation/validation.go, v1.37): the key
+    a label name; an empty key only with ``Exists``; operator ``Equal`` (or empty), ``Exists``, or
+    the feature-gated ``Lt``/``Gt`` (with a decimal integer value: whether the gate is on is the
+    server's to say); ``Equal``'s value a label value, ``Exists`` without a value; effect empty (every
+    effect), ``NoSchedule``, ``PreferNoSchedule`` or ``NoExecute``; ``tolerationSeconds`` an integer
+    and only with ``NoExecute``.
+    """
+    out = []
+    for field in ("key", "operator", "value", "effect"):
+        if toleration.get(field) is not None and not isinstance(toleration[field], str):
+            out.append((field, "must be a string, not %s" % _schema.describe_value(toleration[field])))
+    if out:
+        return out
+    key = toleration.get("key") or ""
+    operator = toleration.get("operator") or ""
+    value = toleration.get("value") or ""
+    effect = toleration.get("effect") or ""
+    seconds = toleration.get("tolerationSeconds")
+    if key and not is_qualified_key(key):
+        out.append(("key", "%r is not a valid taint key (a label name)" % (key,)))
+    if not key and operator != "Exists":
+        out.append(("operator", "must be Exists when key is empty (a toleration of every taint)"))
+    if operator in ("", "Equal"):
+        if value and not is_label_value(value):
+            out.append(("value", "%r is not a valid taint value (at most 63 characters: letters, digits, '-', '_', "
+                                 "'.')" % (value,)))
+    elif operator == "Exists":
+        if value:
+            out.append(("value", "must be empty when operator is Exists"))
+    elif operator in ("Lt", "Gt"):
+        if not re.match(r"^-?[0-9]+$", value):
+            out.append(("value", "must be a decimal integer with operator %s, not %r" % (operator, value)))
+    else:
+        out.append(("operator", "must be one of Equal, Exists (or Lt, Gt where the cluster allows them), not %r"
+                    % (operator,)))
+    if effect and effect not in _TAINT_EFFECTS:
+        out.append(("effect", "must be one of %s (or empty: every effect), not %r"
+                    % (", ".join(_TAINT_EFFECTS), effect)))
+    if seconds is not None:
+        if isinstance(seconds, bool) or not isinstance(seconds, int):
+            out.append(("tolerationSeconds", "must be an integer (seconds), not %s" % _schema.describe_value(seconds)))
+        elif effect != "NoExecute":
+            out.append(("effect", "must be NoExecute when tolerationSeconds is set"))
+    return out
 
 
 def _check_resources(spec, path, resources, problems):
