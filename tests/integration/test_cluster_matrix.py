@@ -558,7 +558,7 @@ BAD = [
     # wrong types
     ("int-as-word", {"oap": {"replicas": "many"}}, "oap.replicas", "many"),
     ("bool-as-word", {"oap": {"dynamic_config": {"enabled": "maybe"}}}, "oap.dynamic_config.enabled", "maybe"),
-    ("section-as-string", {"storage": "banyandb"}, "storage", "mapping"),
+    ("section-as-string", {"storage": "banyandb"}, "storage", "convert to dict"),
     ("label-value-list", {"labels": {"team": ["a", "b"]}}, "labels.team", "must be a string"),
     ("dynamic-value-mapping", {"oap": {"dynamic_config": {"values": {"core.default.apdexThreshold": {"a": 1}}}}},
      'oap.dynamic_config.values["core.default.apdexThreshold"]', "must be a string"),
@@ -686,11 +686,11 @@ BAD = [
      "is not a PriorityClass name"),
     # unknown options at any depth
     ("unknown-top-level", {"replica": 3}, "replica", "Unsupported parameters"),
-    ("unknown-depth-2", {"oap": {"replica": 3}}, "oap.replica", "Unsupported parameters"),
+    ("unknown-depth-2", {"oap": {"replica": 3}}, "oap.replica", "did you mean oap.replicas?"),
     ("unknown-depth-3", {"oap": {"autoscaling": {"enabled": True, "max": 4}}}, "oap.autoscaling.max",
-     "Unsupported parameters"),
+     "is not a known field"),
     ("unknown-depth-4", {"storage": {"banyandb": {"persistence": {"sise": "10Gi"}}}},
-     "storage.banyandb.persistence.sise", "Unsupported parameters"),
+     "storage.banyandb.persistence.sise", "did you mean storage.banyandb.persistence.size?"),
     # UI exposure, users
     ("ingress-tls-without-host", {"ui": {"ingress": {"enabled": True, "tls_secret": "ui-tls"}}},
      "ui.ingress.tls_secret", "needs ui.ingress.host"),
@@ -744,7 +744,7 @@ WARNED = [
 
 def names_field(msg, field):
     """The message names ``field`` as a whole path (``oap.replicas``, not ``replicas`` inside ``oap``)."""
-    return re.search(r"(?:^|[\s;(])%s(?=[:.,\s]|$)" % re.escape(field), msg) is not None
+    return re.search(r"(?:^|[\s;('])%s(?=[:.,\s']|$)" % re.escape(field), msg) is not None
 
 
 @pytest.fixture(scope="module")

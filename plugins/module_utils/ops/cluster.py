@@ -85,9 +85,9 @@ def _namespace_to_create(client, spec, create, labels):
     live = client.read(client.resource("v1", "Namespace"), None, spec["namespace"])
     if live is None:
         return namespace_object(spec, labels)
-    verdict, _owner = manifest.ownership(live, None, spec["name"], legacy_ok=True)
-    member = ((live.get("metadata") or {}).get("labels") or {}).get(manifest.APPLYSET_PART_OF_LABEL)
-    if verdict == manifest.OURS and member:
+    set_id = applyset.applyset_id(applyset.parent_name(applyset_name(spec, "cluster")), spec["namespace"])
+    verdict, _owner = manifest.ownership(live, set_id, spec["name"], legacy_ok=False)
+    if verdict == manifest.OURS:
         return namespace_object(spec, labels)  # ours from an earlier run: keep it in the plan
     return None  # somebody else's namespace: use it, never adopt it
 

@@ -65,6 +65,72 @@ def _given(params, spec_keys, raw_args=None):
     return out
 
 
+def shallow_argument_spec(argument_spec):
+    """Only the top-level options for Ansible to check; the spec's own normalisation checks the rest.
+
+    Ansible's checks of nested options stop at the first problem and name fields its own way
+    (``argument 'replicas' is of type str found in 'oap'``); the spec reports every problem at
+    once, each with its path (``oap.replicas: must be an integer, not a string``).  The
+    documentation keeps the whole tree.
+    """
+    out = {}
+    for key, entry in argument_spec.items():
+        out[key] = {k: v for k, v in entry.items() if k in ("type", "required", "default", "choices", "aliases",
+                                                           "no_log")}
+        if entry.get("type") == "list" and "elements" in entry:
+            out[key]["elements"] = entry["elements"]
+    return out
+
+
+MASK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+def secret_values_and_masked(options, raw):
+    """``(secret values, raw with them masked)``: options marked secret, and env values whose name says
+    credential (the spec refuses both, but the task's arguments are echoed back at -v)."""
+    from ..skywalking.spec import _CREDENTIAL_ENV
+
+    found = set()
+
+    def walk(opts, value, env=False):
+        if env and isinstance(value, dict):
+            out = {}
+            for name, item in value.items():
+                if _CREDENTIAL_ENV.search(str(name)) and item not in (None, ""):
+                    found.add(str(item))
+                    out[name] = MASK
+                else:
+                    out[name] = item
+            return out
+        if not isinstance(value, dict) or not opts:
+            return value
+        out = {}
+        for key, item in value.items():
+            opt = opts.get(key)
+            if opt is not None and opt.secret and item not in (None, "", [], {}):
+                found.update(str(v) for v in _leaves(item))
+                out[key] = MASK
+            elif opt is not None and opt.type == "dict" and opt.options:
+                out[key] = walk(opt.options, item)
+            else:
+                out[key] = walk(None, item, env=(key == "env"))
+        return out
+
+    masked = walk(options, raw)
+    return {v for v in found if len(v) >= 3}, masked
+
+
+def _leaves(value):
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from _leaves(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _leaves(item)
+    elif value is not None:
+        yield value
+
+
 def task_arguments():
     """The module's arguments exactly as the task gave them (before Ansible's defaults)."""
     from ansible.module_utils.basic import _load_params
@@ -80,7 +146,7 @@ def run_cluster_module(module_name):
     from . import cluster as ops
 
     slice_name, components_key = MODULES[module_name]
-    argument_spec = dict(sw_spec.argument_spec(slice_name))
+    argument_spec = shallow_argument_spec(sw_spec.argument_spec(slice_name))
     spec_keys = list(argument_spec)
     argument_spec.update(COMMON_OPTIONS)
     if module_name == "cluster":
@@ -88,8 +154,10 @@ def run_cluster_module(module_name):
     module = new_module(argument_spec, supports_check_mode=True)
     params = module.params
     raw = _given(params, spec_keys, task_arguments())
+    secrets, masked = secret_values_and_masked(sw_spec.options(slice_name), raw)
+    module.no_log_values.update(secrets)
     result = {"changed": False}
-    shown = {}
+    shown = dict(masked)
     try:
         if params.get("from_swck") is not None:
             from ..k8s.manifest import load_definitions
