@@ -13,7 +13,7 @@ description:
     cluster mode (liaison and data StatefulSets), its Services and NetworkPolicy (reachable only from OAP)."
   - "The BanyanDB line follows the OAP version (11.0: 0.11.x; 10.4: 0.10.x); a mismatch is refused before anything is
     sent."
-  - Keeps its own ApplySet (C(swck-applyset-<name>-banyandb)); see M(skywalking.swck.oap_server) about component
+  - Keeps its own ApplySet (C(swck-applyset-sw.<name>.banyandb)); see M(skywalking.swck.oap_server) about component
     modules.
 author:
   - skywalking.swck developers (@skywalking-swck)

@@ -20,7 +20,7 @@ description:
     and storage completed."
   - The whole spec is validated before anything is sent to the cluster; every problem is reported at once, each
     naming its field. OAP, BanyanDB and UI versions that do not work together are refused.
-  - "The cluster is one ApplySet (its parent is the ConfigMap C(swck-applyset-<name>)); what the spec no longer
+  - "The cluster is one ApplySet (its parent is the ConfigMap C(swck-applyset-sw.<name>)); what the spec no longer
     asks for is pruned, of every kind the cluster ever had. Objects of another cluster or tool are never taken
     over (see O(adopt))."
   - A re-run with nothing to change sends no write request. Check mode is a server dry run of every change;

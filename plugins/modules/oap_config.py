@@ -14,7 +14,7 @@ description:
     owner (a team, a pipeline).
   - The files go into a ConfigMap C(<name>-oap-static-config); the env entries, one C(subPath) mount per file under
     C(/skywalking/config/) and a checksum annotation are contributed to every OAP Deployment of the cluster with
-    server-side apply under this module's field manager (C(skywalking.swck/<name>-oap-config)). The Deployments
+    server-side apply under this module's field manager (C(skywalking.swck/sw.<name>.oap-config)). The Deployments
     stay the server module's; a key both declare (the same env name or file) is reported as a conflict, never
     overwritten.
   - A change rolls the OAP pods (the checksum annotation changes) and waits for the rollout; no change, no

@@ -14,7 +14,7 @@ description:
     C(core.default.apdexThreshold). The ConfigMap carries the labels OAP's selector matches."
   - "A change touches the ConfigMap only: OAP picks it up within O(oap.dynamic_config.period) seconds, without a
     restart."
-  - Keeps its own ApplySet (C(swck-applyset-<name>-dynamic-config)), so a team can own these values apart from the
+  - Keeps its own ApplySet (C(swck-applyset-sw.<name>.dynamic-config)), so a team can own these values apart from the
     servers.
 author:
   - skywalking.swck developers (@skywalking-swck)

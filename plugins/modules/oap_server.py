@@ -15,7 +15,7 @@ description:
     configuration and OAP's NetworkPolicies."
   - "The component modules (this one, M(skywalking.swck.banyandb), M(skywalking.swck.ui),
     M(skywalking.swck.satellite), M(skywalking.swck.oap_dynamic_config)) take their slice of the spec
-    M(skywalking.swck.cluster) takes, and each keeps its own ApplySet (C(swck-applyset-<name>-oap)): use either them
+    M(skywalking.swck.cluster) takes, and each keeps its own ApplySet (C(swck-applyset-sw.<name>.oap)): use either them
     or M(skywalking.swck.cluster) for a cluster; an object owned by one is refused by the other."
   - The values of the dynamic configuration are M(skywalking.swck.oap_dynamic_config)'s; this module sets OAP up to
     read them.

@@ -11,7 +11,7 @@ version_added: 0.2.0
 description:
   - "Reconciles SkyWalking Satellite for one cluster: a gRPC proxy whose Kubernetes finder locates this cluster's OAP
     (receiver) pods, so agents' long-lived gRPC streams are spread over them; with its Service and RBAC."
-  - Keeps its own ApplySet (C(swck-applyset-<name>-satellite)); see M(skywalking.swck.oap_server) about component
+  - Keeps its own ApplySet (C(swck-applyset-sw.<name>.satellite)); see M(skywalking.swck.oap_server) about component
     modules.
 author:
   - skywalking.swck developers (@skywalking-swck)

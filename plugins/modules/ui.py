@@ -13,7 +13,7 @@ description:
     cluster's OAP query (and, on 11.0, admin) endpoints, with its Service and exposure (Ingress, or an OpenShift
     Route where that API is served)."
   - Horizon's local users come only from an existing Secret (O(ui.users_secret)); plain passwords are refused.
-  - Keeps its own ApplySet (C(swck-applyset-<name>-ui)); see M(skywalking.swck.oap_server) about component modules.
+  - Keeps its own ApplySet (C(swck-applyset-sw.<name>.ui)); see M(skywalking.swck.oap_server) about component modules.
 author:
   - skywalking.swck developers (@skywalking-swck)
 options:

@@ -14,6 +14,7 @@ import time
 import uuid
 
 import pytest
+import yaml
 
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s import applyset, manifest
 
@@ -221,7 +222,7 @@ def test_two_clusters_never_touch_each_other(playbook, control_plane, fresh_ns, 
     assert ("Deployment", "alpha-satellite", "pruned") in [(o["kind"], o["name"], o["action"])
                                                              for o in result["objects"]]
     touched = {(e["objectRef"].get("namespace"), e["objectRef"].get("name")) for e in real_writes(audit)}
-    assert all(ns == fresh_ns and (name or "").startswith(("alpha", "swck-applyset-alpha")) for ns, name in touched), \
+    assert all(ns == fresh_ns and (name or "").startswith(("alpha", "swck-applyset-sw.alpha")) for ns, name in touched), \
         touched
     # a cluster never takes another's object: beta asking for alpha's names is refused before any write
     audit.start()
@@ -257,7 +258,7 @@ def test_teardown_leaves_nothing_the_cluster_owns(playbook, control_plane, fresh
     assert items(control_plane, "/api/v1/namespaces/%s/persistentvolumeclaims" % fresh_ns)
     # the namespace the cluster created is still its member (kept: state=absent was told not to delete it),
     # so the ApplySet parent stays, recording just that
-    parent = get(control_plane, "/api/v1/namespaces/%s/configmaps/%s" % (fresh_ns, applyset.parent_name("gone")))
+    parent = get(control_plane, "/api/v1/namespaces/%s/configmaps/%s" % (fresh_ns, applyset.parent_name("sw.gone")))
     assert parent["metadata"]["annotations"][applyset.GROUP_KINDS_ANNOTATION] == "Namespace"
     # with delete_volumes and the namespace the cluster created
     full = {"skywalking.swck.cluster": dict(task["skywalking.swck.cluster"], state="absent", delete_volumes=True)}
@@ -267,7 +268,8 @@ def test_teardown_leaves_nothing_the_cluster_owns(playbook, control_plane, fresh
     assert ns is None or ns["status"]["phase"] == "Terminating"
 
 
-def test_render_to_writes_exactly_what_the_module_applies(playbook, control_plane, fresh_ns, tmp_path, audit):
+def test_render_to_writes_exactly_what_the_module_applies(playbook, control_plane, client, fresh_ns, tmp_path,
+                                                         audit):
     out = tmp_path / "rendered"
     task = cluster_task("gitops", fresh_ns, render_to=str(out), satellite={"enabled": True})
     first = playbook.run([task])[0]
@@ -280,19 +282,20 @@ def test_render_to_writes_exactly_what_the_module_applies(playbook, control_plan
     assert again["changed"] is False and again["files"]["written"] == []
     assert {f: (out / f).read_bytes() for f in files} == snapshot, "the same spec renders the same bytes"
     assert get(control_plane, "/api/v1/namespaces/" + fresh_ns) is None, "render_to sends nothing"
-    # applied by the module afterwards: the rendered files are exactly its members (same ApplySet, same marker)
+    # a GitOps tool applies the files (server-side apply, as kubectl apply --server-side or Argo CD do);
+    # then the module finds exactly its members there (same ApplySet, same applied marker): no change
     control_plane.request("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                                          "metadata": {"name": fresh_ns}})
-    src_task = {"skywalking.swck.apply": {"instance": "gitops", "namespace": fresh_ns,
-                                          "definitions": "\n---\n".join((out / f).read_text() for f in files)}}
-    applied = playbook.run([src_task])[0]
-    assert set(applied["counts"]) == {"created"}
+    for f in files:
+        obj = yaml.safe_load((out / f).read_text())
+        res = client.resource(obj["apiVersion"], obj["kind"])
+        client.apply(res, obj, "skywalking.swck/sw.gitops")
     audit.start()
     module = playbook.run([cluster_task("gitops", fresh_ns, satellite={"enabled": True})])[0]
     assert module["changed"] is False, [o for o in module["objects"] if o["action"] != "unchanged"]
     assert real_writes(audit) == [] or all(
-        e["objectRef"]["name"] == applyset.parent_name("gitops") for e in real_writes(audit)), real_writes(audit)
-    parent = get(control_plane, "/api/v1/namespaces/%s/configmaps/%s" % (fresh_ns, applyset.parent_name("gitops")))
+        e["objectRef"]["name"] == applyset.parent_name("sw.gitops") for e in real_writes(audit)), real_writes(audit)
+    parent = get(control_plane, "/api/v1/namespaces/%s/configmaps/%s" % (fresh_ns, applyset.parent_name("sw.gitops")))
     members = items(control_plane, "/api/v1/namespaces/%s/services?labelSelector=%s%%3D%s" % (
         fresh_ns, manifest.APPLYSET_PART_OF_LABEL, parent["metadata"]["labels"][applyset.ID_LABEL]))
     assert members
@@ -426,7 +429,7 @@ def test_static_config_module_contributes_and_withdraws(playbook, control_plane,
             "subPath": "alarm-settings.yml", "readOnly": True} in mounts
     # the Deployment stays the server module's; the config module holds only its fields
     managers = {m["manager"] for m in live["metadata"]["managedFields"] if m["operation"] == "Apply"}
-    assert {"skywalking.swck/owned-oap", "skywalking.swck/owned-oap-config"} <= managers
+    assert {"skywalking.swck/sw.owned.oap", "skywalking.swck/sw.owned.oap-config"} <= managers
     audit.start()
     again = playbook.run([task], diff=True)[0]
     assert again["changed"] is False and again["diff"] == [] and writes(audit) == []
@@ -439,7 +442,7 @@ def test_static_config_module_contributes_and_withdraws(playbook, control_plane,
     clash = cluster_task("owned", namespace, module="skywalking.swck.oap_config",
                          oap={"env": {"SW_CORE_RECORD_DATA_TTL": "5"}})
     refused = playbook.run([clash], expect_rc=2)[0]
-    assert "SW_CORE_RECORD_DATA_TTL" in refused["msg"] and "skywalking.swck/owned-oap" in refused["msg"]
+    assert "SW_CORE_RECORD_DATA_TTL" in refused["msg"] and "skywalking.swck/sw.owned.oap" in refused["msg"]
     assert real_writes(audit) == []
     # schema-shaping files and server settings are not this module's
     bad = cluster_task("owned", namespace, module="skywalking.swck.oap_config",

@@ -24,7 +24,7 @@ from ansible_collections.skywalking.swck.plugins.module_utils.skywalking import 
 from .conftest import Audit, Playbook
 
 NAME = "sw"
-FIELD_MANAGER = "skywalking.swck/" + NAME
+FIELD_MANAGER = "skywalking.swck/sw." + NAME
 INSTANCE = "app.kubernetes.io/instance"
 ROLE_LABEL = "skywalking.swck/oap-role"
 RBAC = "/apis/rbac.authorization.k8s.io/v1"

@@ -44,13 +44,19 @@ def secret_yaml(namespace, broken=False):
     return text
 
 
-def run_playbook(plane, tmp_path, tasks, *args, callback="default"):
+@pytest.fixture(params=["in-process", "module"])
+def execution(request):
+    """Both ways a task runs: inside the worker (the action plugin) and as a module process."""
+    return {"SWCK_IN_PROCESS": "1" if request.param == "in-process" else "0"}
+
+
+def run_playbook(plane, tmp_path, tasks, *args, callback="default", env=None):
     play = [{"name": "secrets", "hosts": "localhost", "gather_facts": False, "tasks": tasks}]
     path = tmp_path / ("play-%s.json" % uuid.uuid4().hex[:6])
     path.write_text(json.dumps(play))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
                K8S_AUTH_KUBECONFIG=str(plane.kubeconfig), ANSIBLE_STDOUT_CALLBACK=callback, ANSIBLE_NOCOLOR="1",
-               ANSIBLE_LOCALHOST_WARNING="false")
+               ANSIBLE_LOCALHOST_WARNING="false", **(env or {}))
     proc = subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i",
                            str(ROOT / "inventory" / "localhost.yml"), str(path)] + list(args),
                           capture_output=True, text=True, env=env, cwd=str(ROOT), timeout=300, check=False)
@@ -64,11 +70,12 @@ def leaked(proc):
 
 @pytest.mark.parametrize("verbosity", ["", "-vvv"])
 @pytest.mark.parametrize("callback", ["default", "ansible.posix.json"])
-def test_text_definitions_never_print_secret_values(control_plane, namespace, tmp_path, verbosity, callback):
+def test_text_definitions_never_print_secret_values(control_plane, namespace, tmp_path, verbosity, callback,
+                                                    execution):
     task = {"skywalking.swck.apply": {"instance": "sec-" + namespace, "namespace": namespace,
                                       "definitions": secret_yaml(namespace)}}
     args = [verbosity, "--diff"] if verbosity else ["--diff"]
-    proc = run_playbook(control_plane, tmp_path, [task], *args, callback=callback)
+    proc = run_playbook(control_plane, tmp_path, [task], *args, callback=callback, env=execution)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "planted" in proc.stdout  # the Secret is there, by name
     assert leaked(proc) == []
@@ -76,33 +83,33 @@ def test_text_definitions_never_print_secret_values(control_plane, namespace, tm
     failing = {"skywalking.swck.apply": {"instance": "sec-" + namespace, "namespace": namespace,
                                          "definitions": secret_yaml(namespace) + "---\napiVersion: v1\nkind: "
                                          "ConfigMap\nmetadata: {name: Bad_Name}\n"}}
-    proc = run_playbook(control_plane, tmp_path, [failing], *args, callback=callback)
+    proc = run_playbook(control_plane, tmp_path, [failing], *args, callback=callback, env=execution)
     assert proc.returncode == 2
     assert "Bad_Name" in proc.stdout
     assert leaked(proc) == []
 
 
 @pytest.mark.parametrize("verbosity", ["", "-vvv"])
-def test_yaml_syntax_errors_never_print_secret_values(control_plane, namespace, tmp_path, verbosity):
+def test_yaml_syntax_errors_never_print_secret_values(control_plane, namespace, tmp_path, verbosity, execution):
     task = {"skywalking.swck.apply": {"instance": "sec-" + namespace, "namespace": namespace,
                                       "definitions": secret_yaml(namespace, broken=True)}}
-    proc = run_playbook(control_plane, tmp_path, [task], *([verbosity] if verbosity else []))
+    proc = run_playbook(control_plane, tmp_path, [task], *([verbosity] if verbosity else []), env=execution)
     assert proc.returncode == 2
     assert "is not valid YAML" in proc.stdout and "line" in proc.stdout
     assert leaked(proc) == []
 
 
-def test_structured_definitions_with_numbers_and_nesting(control_plane, namespace, tmp_path):
+def test_structured_definitions_with_numbers_and_nesting(control_plane, namespace, tmp_path, execution):
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "structured", "namespace": namespace},
               "stringData": {"password": PLANTED["password"], "pin": PLANTED["pin"], "key": PLANTED["key"]}}
     task = {"skywalking.swck.apply": {"instance": "sec2-" + namespace, "namespace": namespace,
                                       "definitions": [secret]}}
     for args in (["-vvv"], ["-vvv", "--check", "--diff"]):
-        proc = run_playbook(control_plane, tmp_path, [task], *args)
+        proc = run_playbook(control_plane, tmp_path, [task], *args, env=execution)
         assert proc.returncode == 0, proc.stdout[-3000:]
         assert leaked(proc) == []
     # a nested value is invalid; the error names the field, never the value
     secret["stringData"]["nested"] = {"deep": PLANTED["nested"]}
-    proc = run_playbook(control_plane, tmp_path, [task], "-vvv")
+    proc = run_playbook(control_plane, tmp_path, [task], "-vvv", env=execution)
     assert proc.returncode == 2
     assert leaked(proc) == []

@@ -70,11 +70,21 @@ class Connection(object):
 _TEMP_DIR = []
 
 
+def cleanup_temp_files():
+    """Remove the private files kubeconfig data was written to (also registered with atexit).
+
+    A module process removes them at exit; code running a module inside a longer-lived process
+    (the in-process action plugins) calls this when the module is done.
+    """
+    while _TEMP_DIR:
+        shutil.rmtree(_TEMP_DIR.pop(), True)
+
+
 def _data_file(data, name):
     """Write base64 kubeconfig data to a private temp file (removed at exit); return its path."""
     if not _TEMP_DIR:
         _TEMP_DIR.append(tempfile.mkdtemp(prefix="swck-auth-"))
-        atexit.register(shutil.rmtree, _TEMP_DIR[0], True)
+        atexit.register(cleanup_temp_files)
     path = os.path.join(_TEMP_DIR[0], name)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:

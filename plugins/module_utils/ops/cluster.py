@@ -46,9 +46,16 @@ def normalize(raw, slice_name="cluster"):
     return sw_spec.normalize(raw, slice_name)
 
 
+# ApplySets of the SkyWalking modules are named ``sw.<name>`` (the cluster module) and
+# ``sw.<name>.<module>`` (a component module), so they never share one with an ``apply`` task
+# whose instance happens to be the cluster's name.
+APPLYSET_PREFIX = "sw."
+
+
 def applyset_name(spec, module="cluster"):
-    """The ApplySet of a module: the cluster's name for the cluster module, ``<name>-<module>`` otherwise."""
-    return spec["name"] if module == "cluster" else "%s-%s" % (spec["name"], module.replace("_", "-"))
+    """The ApplySet (and field manager suffix) of a module for cluster ``spec["name"]``."""
+    base = APPLYSET_PREFIX + spec["name"]
+    return base if module == "cluster" else "%s.%s" % (base, module.replace("_", "-"))
 
 
 def build_plan(spec, context, module="cluster", namespace_object=None):

@@ -402,6 +402,7 @@ class Injector(object):
         self._pool = None
         self._ca_cache = None
         self._ca_actions = {}
+        self._workload_warnings = {}  # warning text -> workloads it concerns (one line per text)
 
     # ------------------------------------------------------------------ run
     def run(self, state="present", namespaces=None, namespace_selector=None, kinds=KINDS, defaults=None,
@@ -446,6 +447,7 @@ class Injector(object):
                                           for a in cluster_agents)
             items = self._plan(state, listing, cluster_wide, selected, cleanup, cfg, role_agents, cluster_agents,
                                mark_errors)
+            self._flush_workload_warnings()
             if pods:
                 self._report_pods(pods.result(), selected)
             writes = [item for item in items if item.needs_write]
@@ -647,7 +649,7 @@ class Injector(object):
         status = report["status"]
         live = item.live
         for warning in report["warnings"]:
-            self.result.warn("%s: %s" % (item.ref, warning))
+            self._workload_warnings.setdefault(warning, []).append(item.ref)
         if status == inject.SKIPPED:
             self.result.add("skipped", _entry(live, reason=report["reason"]))
             return False
@@ -675,6 +677,16 @@ class Injector(object):
             self.result.warn("%s is controlled by %s %s, which may put its pod template back"
                              % (item.ref, owner.get("kind"), owner.get("name")))
         return True
+
+    def _flush_workload_warnings(self):
+        """One warning per text: a default's warning (an address without a port) concerns every workload."""
+        for text, refs in self._workload_warnings.items():
+            if len(refs) == 1:
+                self.result.warn("%s: %s" % (refs[0], text))
+            else:
+                shown = ", ".join(refs[:3]) + (" and %d more" % (len(refs) - 3) if len(refs) > 3 else "")
+                self.result.warn("%s (%d workloads: %s)" % (text, len(refs), shown))
+        self._workload_warnings = {}
 
     def _report_pods(self, pods, selected):
         for pod in pods:
@@ -768,7 +780,9 @@ class Injector(object):
                 return
             item.live = fresh
             item.evaluate()
-            if item.needs_write and item.outcome.report["status"] != inject.ERROR:
+            if item.outcome.report["status"] == inject.ERROR:
+                item.error = item.outcome.report["reason"]
+            elif item.needs_write:
                 self._write(item)
         except SwckError as err:
             item.error = err.msg
@@ -807,6 +821,12 @@ class Injector(object):
     def _add_status(self, item, report):
         status = report["status"]
         if status == inject.ERROR:
+            return
+        if status == inject.SKIPPED:  # possible after a re-read
+            self.result.add("skipped", _entry(item.live, reason=report["reason"]))
+            return
+        if status == inject.NOT_INJECTED:
+            self.result.not_injected += 1
             return
         if status == inject.REMOVED:
             self.result.add("removed", _entry(item.live, reason=item.removal_reason or report["reason"]))

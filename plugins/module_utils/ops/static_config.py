@@ -3,8 +3,8 @@
 """Contribute OAP static configuration to OAP Deployments another module owns (``oap_config`` module).
 
 See skywalking/builders/static_config.py for what is contributed.  The config module owns a
-ConfigMap (its own ApplySet ``<name>-oap-config``, through the engine) and *fields* of the OAP
-Deployments (server-side apply under its field manager ``skywalking.swck/<name>-oap-config``),
+ConfigMap (its own ApplySet ``sw.<name>.oap-config``, through the engine) and *fields* of the OAP
+Deployments (server-side apply under its field manager ``skywalking.swck/sw.<name>.oap-config``),
 never the Deployments themselves.  A re-run with nothing to change sends nothing: a Deployment
 is in sync when its pod template carries the current checksum and the field manager has its
 Apply entry.  Removing the configuration applies an empty manifest, which releases exactly the
@@ -19,12 +19,13 @@ from ..k8s.errors import ApiError, ConflictError, SpecError, SwckError
 from ..k8s.plan import Plan, Stage
 from ..k8s.waiter import Waiter
 from ..skywalking.builders import static_config as builder
+from .cluster import applyset_name
 
 MODULE = "oap-config"
 
 
 def field_manager(spec):
-    return manifest.field_manager_for("%s-%s" % (spec["name"], MODULE))
+    return manifest.field_manager_for(applyset_name(spec, MODULE))
 
 
 def _deployments(client, spec):
@@ -54,7 +55,7 @@ def _contribute(client, res, live, body, manager, check_mode, force_conflicts):
 
 def _parent_exists(client, spec):
     res = client.resource(applyset.PARENT_API_VERSION, applyset.PARENT_KIND)
-    name = applyset.parent_name("%s-%s" % (spec["name"], MODULE))
+    name = applyset.parent_name(applyset_name(spec, MODULE))
     return client.read(res, spec["namespace"], name) is not None
 
 
@@ -86,7 +87,7 @@ def reconcile(client, spec, state="present", check_mode=False, force_conflicts=F
     for live, body in bodies:
         _contribute(client, res, live, body, manager, True, force_conflicts)
     engine = Engine(client, check_mode=check_mode, force_conflicts=force_conflicts)
-    name = "%s-%s" % (spec["name"], MODULE)
+    name = applyset_name(spec, MODULE)
     cm = builder.config_map(spec) if state == "present" else None
     if cm is not None:
         outcome = engine.apply(Plan([Stage("config", [cm])]), spec["name"], namespace=spec["namespace"], prune=True,
