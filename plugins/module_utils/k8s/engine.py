@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from . import applyset, compare, fields, manifest, ordering, readiness
@@ -104,7 +105,8 @@ class Result(object):
         self.warnings = []
         self.taken_back = []  # {"object", "fields", "managers"}
         self.held = []  # {"object", "fields", "managers"}
-        self.stages = []  # {"name", "objects", "changed", "gate", "gate_state"}
+        self.stages = []  # {"name", "objects", "changed", "gate", "gate_state", "apply_seconds", "gate_seconds"}
+        self.live = []  # the planned objects as the server last showed them (not returned to users)
 
     @property
     def changed(self):
@@ -313,6 +315,7 @@ class Engine(object):
                 for p in planned:
                     self.result.add(p.body, p.action, p.live, p.after, diff, p.source)
                     self._report_fields(p)
+                self.result.live = [p.after or p.live for p in planned if (p.after or p.live) is not None]
                 remaining = listed
                 if prune:
                     remaining = self._prune(listed, planned, protected_ok, diff)
@@ -660,6 +663,7 @@ class Engine(object):
     def _apply_stages(self, planned, todo, wait_timeout):
         pending = set(id(p) for p in todo)
         for stage in self._plan_obj.stages:
+            started = time.monotonic()
             mine = [p for p in planned if p.stage is stage]
             work = [p for p in mine if id(p) in pending]
             for phase in ordering.phases(work, lambda p: p.body["kind"]):
@@ -669,11 +673,14 @@ class Engine(object):
                     self._crds_ready(crds)
             entry = {"name": stage.name, "objects": len(mine),
                      "changed": sum(1 for p in mine if p.action in (CREATED, CONFIGURED)),
-                     "gate": stage.gate.describe() if stage.gate else None, "gate_state": None}
+                     "gate": stage.gate.describe() if stage.gate else None, "gate_state": None,
+                     "apply_seconds": round(time.monotonic() - started, 3), "gate_seconds": 0.0}
             self.result.stages.append(entry)
             if stage.gate is not None:
+                started = time.monotonic()
                 entry["gate_state"] = "skipped (check mode)" if self.check_mode else self._gate(stage, mine,
                                                                                                 wait_timeout)
+                entry["gate_seconds"] = round(time.monotonic() - started, 3)
 
     def _gate(self, stage, items, wait_timeout):
         gate = stage.gate
@@ -685,13 +692,18 @@ class Engine(object):
                 return readiness.condition(obj, gate.condition_type, gate.condition_status)
         timeout = gate.timeout if gate.timeout is not None else wait_timeout
         try:
-            Waiter(self.client).wait(targets, timeout, check=check)
+            final = Waiter(self.client).wait(targets, timeout, check=check)
         except (WaitFailed, WaitTimeout) as err:
             later = [s.name for s in self._plan_obj.stages[self._plan_obj.stages.index(stage) + 1:]]
             raise GateFailed("stage %r: gate %r did not pass%s:\n  %s" % (
                 stage.name, gate.describe(), ("; not applied: " + ", ".join(later)) if later else "",
                 err.msg.split("\n", 1)[-1].strip()), stage=stage.name, gate=gate.describe(),
                 not_applied=later, **{k: v for k, v in err.details.items() if k in ("pending", "failed")})
+        # keep what the gate saw last (the objects' status after the rollout) for the caller
+        by_key = {manifest.identity(obj): obj for obj in final if obj}
+        for p in items:
+            if p.key in by_key:
+                p.after = by_key[p.key]
         return "passed"
 
     def _apply_one(self, p):

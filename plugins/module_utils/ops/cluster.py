@@ -209,9 +209,17 @@ def gather(client, spec, context=None):
     return objects
 
 
-def cluster_status(client, spec, context=None):
-    """``status.summarize`` of the live cluster (see skywalking/status.py)."""
-    return status.summarize(spec, gather(client, spec, context), context)
+def cluster_status(client, spec, context=None, known=None):
+    """``status.summarize`` of the live cluster (see skywalking/status.py).
+
+    ``known``: live objects the caller already has (the engine's view after a reconcile, with the
+    status its gates last saw); then only the Pods are read.
+    """
+    if known is None:
+        return status.summarize(spec, gather(client, spec, context), context)
+    pods = client.list(client.resource("v1", "Pod"), spec["namespace"],
+                       label_selector="%s=%s" % (names.INSTANCE_LABEL, spec["name"]))
+    return status.summarize(spec, list(known) + pods, context)
 
 
 def render_to(spec, directory, context=None, module="cluster", create_namespace=False, namespace_labels=None):

@@ -216,7 +216,8 @@ def run_cluster_module(module_name):
         result.update(outcome.as_dict())
         result["api_warnings"] = list(client.warnings)
         if params["state"] == "present" and not module.check_mode:
-            summary = ops.cluster_status(client, spec, ctx)
+            known = outcome.live if module_name == "cluster" else None
+            summary = ops.cluster_status(client, spec, ctx, known=known)
             result["status"] = summary
             result["summary"] = summary["summary"]
         if module._diff:
