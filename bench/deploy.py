@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT / "hack"))
 
 from controlplane.cluster import WRITE_VERBS, ControlPlane  # noqa: E402
 
+
 def demo_vars() -> dict:
     return yaml.safe_load((ROOT / "playbooks" / "vars" / "demo.yml").read_text())
 
@@ -161,7 +162,7 @@ def measure(runner: Runner, runs: int) -> dict:
         times["swck-apply"].append(times["swck"][-1] - waited)
         writes["swck-apply"].append(writes["swck"][-1])
         print("  run %d %-10s %6.2f s (gates waited %.2f s)" % (i + 1, "swck-apply", times["swck-apply"][-1],
-                                                                 waited), file=sys.stderr, flush=True)
+                                                                waited), file=sys.stderr, flush=True)
         check_gates(key="swck-noop", result=Runner.result(timed("swck-noop", swck_task)), gates="passed",
                     ready=True)
 

@@ -9,12 +9,12 @@ module: cluster
 short_description: Reconcile a whole Apache SkyWalking cluster from one spec
 version_added: 0.2.0
 description:
-  - Provisions and reconciles a SkyWalking cluster on Kubernetes in one call: OAP servers (mixed, or receivers and
+  - "Provisions and reconciles a SkyWalking cluster on Kubernetes in one call: OAP servers (mixed, or receivers and
     aggregators), the hash-named schema init Job, storage (BanyanDB standalone or cluster mode in the cluster, or
     external BanyanDB, Elasticsearch, OpenSearch, MySQL, PostgreSQL), the UI (Horizon or booster), Satellite,
     telemetry (an OpenTelemetry Collector scraping OAP's own metrics, the Kubernetes event exporter), static and
     dynamic configuration, least-privilege RBAC named per cluster, PodDisruptionBudgets, NetworkPolicies and
-    exposure (Service, Ingress, OpenShift Route).
+    exposure (Service, Ingress, OpenShift Route)."
   - "Stages run in order, each gated: storage ready, then the schema init Job complete, then the OAP servers
     ready, then the UI and the rest. No serving OAP pod is created or rolled before the init Job of its version
     and storage completed."
@@ -25,8 +25,8 @@ description:
     over (see O(adopt))."
   - A re-run with nothing to change sends no write request. Check mode is a server dry run of every change;
     diff mode shows them with Secret values masked.
-  - With O(render_to), nothing is sent to a cluster: the manifests are written to a directory, one file per
-    object, exactly as they would be applied (for GitOps).
+  - "With O(render_to), nothing is sent to a cluster: the manifests are written to a directory, one file per
+    object, exactly as they would be applied (for GitOps)."
   - With O(from_swck), SWCK custom resources (OAPServer, UI, BanyanDB, ...) are read as the spec; options given
     here override them.
 author:
@@ -43,7 +43,7 @@ options:
     required: true
   namespace:
     description:
-      - 'Namespace of the cluster (it must exist unless the module creates it: O(create_namespace)).'
+      - 'Namespace of the cluster (it must exist unless the cluster module creates it: its C(create_namespace)).'
     type: str
     required: true
   version:

@@ -9,9 +9,9 @@ module: oap_config
 short_description: Reconcile the static configuration of a SkyWalking cluster's OAP servers
 version_added: 0.2.0
 description:
-  - SWCK's OAPServerConfig as a module: env and configuration files (alarm rules, log4j2, endpoint name grouping,
+  - "SWCK's OAPServerConfig as a module: env and configuration files (alarm rules, log4j2, endpoint name grouping,
     ...) for OAP servers that M(skywalking.swck.oap_server) or M(skywalking.swck.cluster) runs, kept by another
-    owner (a team, a pipeline).
+    owner (a team, a pipeline)."
   - The files go into a ConfigMap C(<name>-oap-static-config); the env entries, one C(subPath) mount per file under
     C(/skywalking/config/) and a checksum annotation are contributed to every OAP Deployment of the cluster with
     server-side apply under this module's field manager (C(skywalking.swck/sw.<name>.oap-config)). The Deployments
@@ -19,8 +19,8 @@ description:
     overwritten.
   - A change rolls the OAP pods (the checksum annotation changes) and waits for the rollout; no change, no
     request. O(state=absent) withdraws exactly what was contributed.
-  - Only what does not shape the storage schema is accepted (files such as C(alarm-settings.yml), C(log4j2.xml);
-    no C(SW_STORAGE*) env): the schema init Job belongs to the server module.
+  - "Only what does not shape the storage schema is accepted (files such as C(alarm-settings.yml), C(log4j2.xml);
+    no C(SW_STORAGE*) env): the schema init Job belongs to the server module."
 author:
   - skywalking.swck developers (@skywalking-swck)
 options:
@@ -35,7 +35,7 @@ options:
     required: true
   namespace:
     description:
-      - 'Namespace of the cluster (it must exist unless the module creates it: O(create_namespace)).'
+      - 'Namespace of the cluster (it must exist unless the cluster module creates it: its C(create_namespace)).'
     type: str
     required: true
   version:

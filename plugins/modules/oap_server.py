@@ -33,7 +33,7 @@ options:
     required: true
   namespace:
     description:
-      - 'Namespace of the cluster (it must exist unless the module creates it: O(create_namespace)).'
+      - 'Namespace of the cluster (it must exist unless the cluster module creates it: its C(create_namespace)).'
     type: str
     required: true
   version:

@@ -133,7 +133,7 @@ def _audit_index(events, resource, name_prefix, verbs, user=None):
 
 
 def test_init_job_runs_before_any_serving_pod_and_again_on_a_version_change(playbook, control_plane, fresh_ns,
-                                                                             audit):
+                                                                            audit):
     offset = control_plane.audit_offset()
     first = playbook.run([cluster_task("ordered", fresh_ns, create_namespace=True, version="10.4")])[0]
     assert first["status"]["ready"] is True, first["summary"]
@@ -220,7 +220,7 @@ def test_two_clusters_never_touch_each_other(playbook, control_plane, fresh_ns, 
     audit.start()
     result = playbook.run([cluster_task("alpha", fresh_ns, create_namespace=True)])[0]
     assert ("Deployment", "alpha-satellite", "pruned") in [(o["kind"], o["name"], o["action"])
-                                                             for o in result["objects"]]
+                                                           for o in result["objects"]]
     touched = {(e["objectRef"].get("namespace"), e["objectRef"].get("name")) for e in real_writes(audit)}
     assert all(ns == fresh_ns and (name or "").startswith(("alpha", "swck-applyset-sw.alpha")) for ns, name in touched), \
         touched
@@ -269,7 +269,7 @@ def test_teardown_leaves_nothing_the_cluster_owns(playbook, control_plane, fresh
 
 
 def test_render_to_writes_exactly_what_the_module_applies(playbook, control_plane, client, fresh_ns, tmp_path,
-                                                         audit):
+                                                          audit):
     out = tmp_path / "rendered"
     task = cluster_task("gitops", fresh_ns, render_to=str(out), satellite={"enabled": True})
     first = playbook.run([task])[0]
@@ -387,7 +387,7 @@ def route_api(control_plane):
 
 def test_ui_exposed_by_ingress_or_openshift_route(playbook, control_plane, namespace, route_api):
     ingress = cluster_task("expose", namespace, ui={"ingress": {"enabled": True, "host": "sky.example.com",
-                                                               "class_name": "nginx"}})
+                                                                "class_name": "nginx"}})
     result = playbook.run([ingress])[0]
     assert ("Ingress", "expose-ui", "created") in [(o["kind"], o["name"], o["action"]) for o in result["objects"]]
     live = get(control_plane, "/apis/networking.k8s.io/v1/namespaces/%s/ingresses/expose-ui" % namespace)

@@ -67,7 +67,7 @@ def build_plan(spec, context, module="cluster", namespace_object=None):
         dynamic = names.oap_dynamic_config(spec)
         for stage in plan.stages:
             stage.objects = [o for o in stage.objects if not (o["kind"] == "ConfigMap"
-                                                             and o["metadata"]["name"] == dynamic)]
+                                                              and o["metadata"]["name"] == dynamic)]
         plan.stages = [s for s in plan.stages if s.objects]
     if namespace_object is not None:
         plan.stages.insert(0, Stage(NAMESPACE_STAGE, [namespace_object]))

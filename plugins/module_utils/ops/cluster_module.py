@@ -76,7 +76,7 @@ def shallow_argument_spec(argument_spec):
     out = {}
     for key, entry in argument_spec.items():
         out[key] = {k: v for k, v in entry.items() if k in ("type", "required", "default", "choices", "aliases",
-                                                           "no_log")}
+                                                            "no_log")}
         if entry.get("type") == "list" and "elements" in entry:
             out[key]["elements"] = entry["elements"]
     return out

@@ -75,7 +75,7 @@ def reconcile(client, spec, state="present", check_mode=False, force_conflicts=F
     if state == "present" and not deployments:
         raise SpecError("name", "cluster %s has no OAP servers in namespace %s: deploy them first "
                                 "(skywalking.swck.oap_server or skywalking.swck.cluster)" % (spec["name"],
-                                                                                           spec["namespace"]))
+                                                                                             spec["namespace"]))
     manager = field_manager(spec)
     bodies = []
     for live in deployments:

@@ -277,7 +277,8 @@ SCHEMA = {
                         "Together with the derived suffixes (C(-banyandb-liaison-headless), ...) names must stay within "
                         "63 characters (52 for StatefulSets): at most 43 characters, 35 with BanyanDB in cluster mode."],
                 required=True, check=_check_dns_label),
-    "namespace": Opt("str", "Namespace of the cluster (it must exist unless the module creates it: O(create_namespace)).", required=True, check=_check_dns_label),
+    "namespace": Opt("str", "Namespace of the cluster (it must exist unless the cluster module creates it: its "
+                            "C(create_namespace)).", required=True, check=_check_dns_label),
     "version": Opt("str", ["OAP version: a release line (V(11.0), V(10.4)) for its default patch release, or a full "
                            "version (V(11.0.0)).",
                            "Supported lines: %s." % versions.supported_text(),

@@ -104,3 +104,15 @@ def test_main_check_mode(tmp_path):
     (role / "meta" / "argument_specs.yml").write_text(ROLE, encoding="utf-8")
     assert gen_docs.main([str(role)]) == 0
     assert "skywalking_cluster" in (role / "meta" / "argument_specs.yml").read_text(encoding="utf-8")
+
+
+def test_modules_and_role_are_up_to_date():
+    """Every generated block in the modules and the role matches the schema (run hack/gen_docs.py)."""
+    folder = os.path.join(gen_docs.ROOT, "plugins", "modules")
+    modules = []
+    for name in sorted(os.listdir(folder)):
+        with open(os.path.join(folder, name), encoding="utf-8") as handle:
+            if "BEGIN GENERATED SPEC OPTIONS" in handle.read():
+                modules.append(os.path.join(folder, name))
+    assert len(modules) >= 7
+    assert gen_docs.main(["--check"] + modules + [os.path.join(gen_docs.ROOT, "roles", "backend")]) == 0
