@@ -5,7 +5,7 @@ CLUSTER_DIR ?= $(CURDIR)/.cluster
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.venv/collections
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: demo deploy teardown setup build-controlplane cluster-up cluster-down cluster-status status test unit integration sanity lint bench
+.PHONY: demo deploy teardown setup build-controlplane cluster-up cluster-down cluster-status status test unit integration molecule sanity lint bench bench-deploy
 
 ## demo: set everything up, start the local control plane, deploy SkyWalking onto it and show its status
 ## (the README's first command)
@@ -48,6 +48,9 @@ unit: setup
 integration: build-controlplane
 	$(PY) -m pytest tests/integration -q
 
+molecule: build-controlplane
+	bash hack/molecule.sh
+
 sanity: setup
 	bash hack/sanity.sh
 
@@ -56,3 +59,6 @@ lint: setup
 
 bench: build-controlplane
 	$(PY) bench/apply_vs_kubernetes_core.py
+
+bench-deploy: build-controlplane
+	$(PY) bench/deploy.py --markdown
