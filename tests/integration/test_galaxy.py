@@ -15,7 +15,7 @@ def test_build_install_and_use_the_tarball(tmp_path, playbook, namespace):
     build = subprocess.run([galaxy, "collection", "build", str(ROOT), "--output-path", str(tmp_path)],
                            capture_output=True, text=True, check=False, timeout=300)
     assert build.returncode == 0, build.stderr
-    tarball = tmp_path / "skywalking-swck-0.1.0.tar.gz"
+    tarball = tmp_path / "skywalking-swck-0.2.0.tar.gz"
     assert tarball.exists()
     with tarfile.open(tarball) as tar:
         names = tar.getnames()
@@ -45,4 +45,4 @@ def test_build_install_and_use_the_tarball(tmp_path, playbook, namespace):
                              env={"ANSIBLE_COLLECTIONS_PATH": str(target), "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
                                   "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, cwd=str(tmp_path))
     assert listing.returncode == 0, listing.stderr
-    assert str(installed.parent.parent) in listing.stdout and "0.1.0" in listing.stdout
+    assert str(installed.parent.parent) in listing.stdout and "0.2.0" in listing.stdout
