@@ -443,6 +443,29 @@ def test_invalid_workload_reported_untouched_while_the_rest_proceed(client, cont
     assert inject.ERROR_ANNOTATION not in (get(control_plane, "Deployment", ns, "bad")["metadata"].get("annotations") or {})
 
 
+def test_an_edit_between_the_list_and_the_write_is_read_again_and_kept(client, control_plane, audit):
+    ns = make_namespace(control_plane)
+    create(control_plane, workload("Deployment", "web", ns))
+    path = (PATHS["Deployment"] % ns) + "/web"
+
+    class Racing(Injector):
+        def _patch(self, item):
+            if not item.retried:  # someone changes the image after our LIST, before our write
+                edit = {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "registry.test/app:2"}]}}}}
+                assert control_plane.request("PATCH", path, edit,
+                                             content_type="application/strategic-merge-patch+json")[0] == 200
+            return super()._patch(item)
+
+    audit.start()
+    out = Racing(client).run(namespaces=[ns]).as_dict()
+    assert refs(out["injected"]) == ["Deployment %s/web" % ns] and out["failed"] == []
+    tpl = template(get(control_plane, "Deployment", ns, "web"))
+    assert container(tpl)["image"] == "registry.test/app:2", "the edit is kept"
+    assert tpl["spec"]["initContainers"][0]["name"] == "inject-skywalking-agent"
+    ours = [e for e in writes(audit) if "fieldManager=skywalking.swck" in e["requestURI"]]
+    assert [e["responseStatus"]["code"] for e in ours] == [422, 200], "the stale write is refused, then redone"
+
+
 # ------------------------------------------------------------------ pacing
 def test_pacing_stops_at_the_first_batch_that_never_becomes_ready(client, control_plane, audit):
     ns = make_namespace(control_plane)
