@@ -110,7 +110,7 @@ options:
         elements: str
       resources:
         description:
-          - Resources of the init container, C({limits: {...}, requests: {...}}).
+          - "Resources of the init container: C(limits) and C(requests), each a mapping of resource name to quantity."
         type: dict
       security_context:
         description:
@@ -188,9 +188,10 @@ options:
     description:
       - SwAgent-like settings per namespace, applied like SWCK's SwAgent objects (all matching ones, sorted by
         name, the last wins field by field).
-      - Each item is a SwAgent object (C(metadata.name), optional C(metadata.namespace), C(spec)) or its short
-        form C({name, namespace, selector, containerMatcher, javaSidecar, sharedVolumeName, optionalPlugins,
-        optionalReporterPlugins, bootstrapPlugins}). Without a namespace it applies in every namespace.
+      - "Each item is a SwAgent object (C(metadata.name), optional C(metadata.namespace), C(spec)) or its short
+        form: C(name), C(namespace) and SWCK's spec fields (C(selector), C(containerMatcher), C(javaSidecar),
+        C(sharedVolumeName), C(optionalPlugins), C(optionalReporterPlugins), C(bootstrapPlugins)). Without a
+        namespace it applies in every namespace."
     type: list
     elements: dict
   read_swagents:
