@@ -15,7 +15,7 @@ fi
 VENV=.venv
 stamp="$VENV/.installed-$(cat requirements-dev.txt requirements.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  echo "setup: creating $VENV with $($PYTHON --version) and the pinned requirements"
+  echo "setup: installing the pinned requirements into $VENV ($($PYTHON --version))"
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet -r requirements-dev.txt
   rm -f "$VENV"/.installed-*

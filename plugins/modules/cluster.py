@@ -1131,15 +1131,15 @@ options:
   # END GENERATED SPEC OPTIONS
   state:
     description:
-      - V(present) reconciles the cluster; V(absent) deletes everything it owns (see O(delete_volumes),
-        O(create_namespace)).
+      - V(present) reconciles the cluster; V(absent) deletes everything it owns, except its data (see
+        O(delete_volumes)) and a namespace it created (see O(delete_namespace)).
     type: str
     choices: [present, absent]
     default: present
   create_namespace:
     description:
-      - Create O(namespace) when it does not exist (it then belongs to the cluster and is deleted with it on
-        O(state=absent)). An existing namespace is used as it is, never taken over.
+      - Create O(namespace) when it does not exist (it then belongs to the cluster; O(state=absent) deletes it only
+        with O(delete_namespace)). An existing namespace is used as it is, never taken over.
     type: bool
     default: false
   namespace_labels:
@@ -1151,6 +1151,13 @@ options:
   delete_volumes:
     description:
       - With O(state=absent), also delete BanyanDB's PersistentVolumeClaims (its data).
+    type: bool
+    default: false
+  delete_namespace:
+    description:
+      - With O(state=absent), also delete the namespace when this module created it (O(create_namespace)).
+      - Refused, before anything is deleted, when the namespace holds anything else (another SkyWalking cluster or
+        ApplySet, another application's workloads) or volumes while O(delete_volumes) is not set.
     type: bool
     default: false
   prune:

@@ -235,7 +235,7 @@ def test_two_clusters_never_touch_each_other(playbook, control_plane, fresh_ns, 
     assert status_alpha["ready"] is True
 
 
-def test_teardown_leaves_nothing_the_cluster_owns(playbook, control_plane, fresh_ns):
+def test_teardown_leaves_nothing_the_cluster_owns(playbook, control_plane, fresh_ns, audit):
     task = cluster_task("gone", fresh_ns, create_namespace=True, satellite={"enabled": True})
     playbook.run([task])
     claims = items(control_plane, "/api/v1/namespaces/%s/persistentvolumeclaims" % fresh_ns)
@@ -260,8 +260,26 @@ def test_teardown_leaves_nothing_the_cluster_owns(playbook, control_plane, fresh
     # so the ApplySet parent stays, recording just that
     parent = get(control_plane, "/api/v1/namespaces/%s/configmaps/%s" % (fresh_ns, applyset.parent_name("sw.gone")))
     assert parent["metadata"]["annotations"][applyset.GROUP_KINDS_ANNOTATION] == "Namespace"
-    # with delete_volumes and the namespace the cluster created
-    full = {"skywalking.swck.cluster": dict(task["skywalking.swck.cluster"], state="absent", delete_volumes=True)}
+    # the namespace the cluster created is deleted only when asked, and never while it holds more than
+    # this cluster: its data (without delete_volumes), or another cluster
+    audit.start()
+    refused = playbook.run([{"skywalking.swck.cluster": dict(task["skywalking.swck.cluster"], state="absent",
+                                                             delete_namespace=True)}], expect_rc=2)[0]
+    assert "delete_namespace: namespace %s is not deleted, nothing was" % fresh_ns in refused["msg"]
+    assert "volume(s) with data (data-gone-banyandb-0)" in refused["msg"]
+    playbook.run([cluster_task("neighbour", fresh_ns, module="skywalking.swck.oap_dynamic_config")])
+    refused = playbook.run([{"skywalking.swck.cluster": dict(task["skywalking.swck.cluster"], state="absent",
+                                                             delete_namespace=True, delete_volumes=True)}],
+                           expect_rc=2)[0]
+    assert "other ApplySets live there (swck-applyset-sw.neighbour.dynamic-config)" in refused["msg"]
+    assert real_writes(audit) == [] or all(e["objectRef"].get("resource") == "configmaps"
+                                           and "neighbour" in e["objectRef"].get("name", "")
+                                           for e in real_writes(audit)), "only the neighbour was written"
+    assert items(control_plane, "/api/v1/namespaces/%s/persistentvolumeclaims" % fresh_ns)
+    playbook.run([cluster_task("neighbour", fresh_ns, module="skywalking.swck.oap_dynamic_config", state="absent")])
+    # with delete_volumes and delete_namespace: the data and the namespace the cluster created go too
+    full = {"skywalking.swck.cluster": dict(task["skywalking.swck.cluster"], state="absent", delete_volumes=True,
+                                            delete_namespace=True)}
     result = playbook.run([full])[0]
     assert ("PersistentVolumeClaim", "deleted") in {(o["kind"], o["action"]) for o in result["objects"]}
     ns = get(control_plane, "/api/v1/namespaces/" + fresh_ns)
@@ -499,3 +517,29 @@ def test_cluster_from_swck_resources(playbook, control_plane, namespace):
     oap = deployment(control_plane, namespace, "legacy-oap")
     assert oap["spec"]["replicas"] == 2
     assert "plaintext-should-never-show" not in json.dumps(oap)
+
+
+def test_missing_secrets_are_refused_before_any_write(playbook, control_plane, namespace, audit):
+    task = cluster_task("needs", namespace, ui={"users_secret": {"name": "horizon-users"}},
+                        storage={"type": "opensearch", "addresses": ["os:9200"],
+                                 "credentials": {"secret": "os-creds"}})
+    audit.start()
+    refused = playbook.run([task], expect_rc=2)[0]
+    msg = refused["msg"]
+    assert "ui.users_secret.name: Secret horizon-users does not exist in namespace %s" % namespace in msg
+    assert "storage.credentials.secret: Secret os-creds does not exist" in msg
+    assert "Job needs-oap-init-" in msg, "the message says which pods need it"
+    assert writes(audit) == []
+    # a Secret without the key the pods read
+    status, body = control_plane.request("POST", "/api/v1/namespaces/%s/secrets" % namespace, {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "horizon-users"},
+        "stringData": {"users.yaml": "[]"}})
+    assert status == 201, body
+    status, body = control_plane.request("POST", "/api/v1/namespaces/%s/secrets" % namespace, {
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "os-creds"},
+        "stringData": {"username": "u", "password": "p"}})
+    assert status == 201, body
+    refused = playbook.run([task], expect_rc=2)[0]
+    assert "ui.users_secret.name: Secret horizon-users in namespace %s has no key users.json" % namespace \
+        in refused["msg"] and "it has: users.yaml" in refused["msg"]
+    assert "os-creds" not in refused["msg"]

@@ -18,7 +18,8 @@ Retries (``request``):
     deterministic refusals (a type error in an applied patch), which no retry fixes;
   * 409 is retried only for a server-side apply that is not a field conflict
     ("the object has been modified"); a failed precondition or AlreadyExists is final.
-All retries stay within ``retry_budget`` seconds and within the caller's
+All retries stay within ``retry_budget`` seconds (``FIRST_CONTACT_BUDGET`` until the
+API server has answered once) and within the caller's
 ``deadline`` (a ``time.monotonic()`` value) when one is given, so a wait never
 runs past its timeout because of retries.
 """
@@ -39,6 +40,10 @@ APPLY_PATCH = "application/apply-patch+yaml"
 MERGE_PATCH = "application/merge-patch+json"
 USER_AGENT = "skywalking.swck/0.2.0"
 _RETRY_WHEN_SAFE = frozenset([429, 502, 503, 504])
+# Seconds to keep retrying while the API server has never answered this process: a wrong address
+# or a server that is down fails the task quickly; once it has answered, ``retry_budget`` applies
+# (an API server restarting in the middle of a run).
+FIRST_CONTACT_BUDGET = 10.0
 # 422 answers that are not about the object: the API server is still starting (seen on v1.35 right
 # after a restart: "failed to allocate IP ...: allocator not ready").
 TRANSIENT_INVALID_MESSAGES = ("allocator not ready",)
@@ -199,6 +204,7 @@ class Client(object):
         self.impersonate_groups = list(impersonate_groups or [])
         self.warnings = []
         self.retries = 0
+        self.reached = False  # True once the API server answered anything
         self.counts = {}  # method -> number of requests sent (for benchmarks and reports)
         self._warn_lock = threading.Lock()
         self._disc_lock = threading.Lock()
@@ -290,7 +296,8 @@ class Client(object):
         if safe is None:
             safe = is_safe_to_repeat(method, query, content_type)
         read_timeout = timeout if timeout is not None else self.request_timeout
-        budget_end = time.monotonic() + self.retry_budget
+        budget = self.retry_budget if self.reached else min(self.retry_budget, FIRST_CONTACT_BUDGET)
+        budget_end = time.monotonic() + budget
         end = min(budget_end, deadline) if deadline is not None else budget_end
         delays = backoff_delays()
         errors_500 = 0
@@ -319,6 +326,9 @@ class Client(object):
             else:
                 failure = None
                 status = resp.status
+                self.reached = True
+                if end == budget_end and budget < self.retry_budget:
+                    end = budget_end = time.monotonic() + self.retry_budget
                 self._note_warnings(resp)
                 if 200 <= status < 300:
                     if stream:

@@ -68,7 +68,7 @@ class Planned(object):
     """One desired object on its way to the cluster."""
 
     __slots__ = ("source", "stage", "body", "res", "ref", "key", "live", "live_read", "after", "action",
-                 "crd_in_plan", "send", "force", "adopted", "held", "drift", "validated")
+                 "crd_in_plan", "send", "force", "adopted", "adopted_from", "held", "drift", "validated")
 
     def __init__(self, source, body, stage=None):
         self.source = source  # where it came from in the input, e.g. "definitions[3]"
@@ -85,6 +85,7 @@ class Planned(object):
         self.send = None  # the body to apply (fields held by others removed)
         self.force = False  # take fields back from imperative edits (or adopt)
         self.adopted = False
+        self.adopted_from = None
         self.held = []  # (path text, [managers]) of fields others hold
         self.drift = []  # (path text, [managers]) of fields imperative edits changed
         self.validated = False
@@ -131,11 +132,22 @@ class Result(object):
             hidden = (manifest.APPLIED_ANNOTATION,)
             b, a = compare.mask_secret_pair(compare.clean(before, hidden_annotations=hidden),
                                             compare.clean(after, hidden_annotations=hidden))
-            self.diffs.append((manifest.object_ref(obj), b or {}, a or {}))
+            self.diffs.append((manifest.object_ref(obj), _ordered(b or {}), _ordered(a or {})))
 
     def as_dict(self):
         return {"changed": self.changed, "objects": self.objects, "counts": self.counts(),
                 "taken_back": self.taken_back, "held": self.held, "stages": self.stages}
+
+
+def _ordered(obj):
+    """apiVersion, kind, metadata first (as manifests are written), then the rest in their order."""
+    out = {}
+    for key in ("apiVersion", "kind", "metadata"):
+        if key in obj:
+            out[key] = obj[key]
+    for key, value in obj.items():
+        out.setdefault(key, value)
+    return out
 
 
 class GateFailed(SwckError):
@@ -181,6 +193,8 @@ class Engine(object):
     def _reset(self, instance, applyset_name=None):
         self.instance = instance
         self.inventory_data = None
+        self._inventory_deferred = False
+        self._listed = []
         # The ApplySet (and field manager) is named after the instance unless a module keeps
         # several ApplySets for one instance (one per component of a SkyWalking cluster).
         self.applyset_name = applyset_name or instance
@@ -310,6 +324,7 @@ class Engine(object):
                 self._check_ownership(planned)
                 todo = [p for p in planned if self._needs_apply(p)]
                 self._preflight(todo, planned)
+                self._listed = listed
                 self._record_inventory(planned, listed, superset=True)
                 self._apply_stages(planned, todo, wait_timeout)
                 for p in planned:
@@ -476,10 +491,26 @@ class Engine(object):
         for p in planned:
             problem = self._ownership_problem(p)
             if problem:
-                refusals.append(problem)
+                refusals.append(self._name_applysets(problem, p))
         if refusals:
             raise SwckError("%d object(s) belong to someone else; nothing was changed:\n  %s"
                             % (len(refusals), "\n  ".join(refusals)), refused=refusals)
+
+    def _name_applysets(self, text, p):
+        """Replace an ApplySet id in a refusal by its parent's name (only read on this error path)."""
+        member_of = ((p.live or {}).get("metadata", {}).get("labels") or {}).get(manifest.APPLYSET_PART_OF_LABEL)
+        if not member_of or member_of not in text:
+            return text
+        res = self.client.resource(applyset.PARENT_API_VERSION, applyset.PARENT_KIND)
+        for ns in sorted({p.namespace or self.inventory.namespace, self.inventory.namespace}):
+            try:
+                found = self.client.list(res, ns, label_selector="%s=%s" % (applyset.ID_LABEL, member_of))
+            except SwckError:
+                continue
+            if found:
+                meta = found[0]["metadata"]
+                return text.replace(member_of, "parent ConfigMap %s/%s" % (meta["namespace"], meta["name"]))
+        return text
 
     def _ownership_problem(self, p):
         if p.live is None:
@@ -491,7 +522,7 @@ class Engine(object):
             return "%s (%s) is owned by %s: not taken over" % (p.source, p.ref, owner)
         if self.adopt:
             p.adopted = True
-            self._note("%s: adopted (%s)" % (p.ref, owner))
+            p.adopted_from = owner
             return None
         return ("%s (%s) already exists and is not managed by instance %s (%s); set adopt=true to take it over"
                 % (p.source, p.ref, self.instance, owner))
@@ -534,6 +565,8 @@ class Engine(object):
         return True
 
     def _report_fields(self, p):
+        if p.adopted and p.action in (CREATED, CONFIGURED, UNCHANGED):
+            self._note("%s: %s (%s)" % (p.ref, "would adopt" if self.check_mode else "adopted", p.adopted_from))
         verb = "would take back" if self.check_mode else "took back"
         if p.drift and p.action in (CONFIGURED, CREATED):
             managers = sorted({m for _f, who in p.drift for m in who})
@@ -671,6 +704,10 @@ class Engine(object):
                 crds = [p for p in phase if p.body["kind"] == "CustomResourceDefinition"]
                 if crds:
                     self._crds_ready(crds)
+            if getattr(self, "_inventory_deferred", False):
+                # the parent's namespace was created by this stage: record the inventory before any
+                # later stage can fail, so a failed first run can still be pruned and deleted
+                self._record_inventory(planned, self._listed, superset=True)
             entry = {"name": stage.name, "objects": len(mine),
                      "changed": sum(1 for p in mine if p.action in (CREATED, CONFIGURED)),
                      "gate": stage.gate.describe() if stage.gate else None, "gate_state": None,
@@ -722,6 +759,8 @@ class Engine(object):
                     p.after = self._send(p, dry_run=True)
             if p.live is None:
                 p.action = CREATED
+                # the manifest, not the dry run's invented values (cluster IPs, uids, controller labels)
+                p.after = p.body
             else:
                 same = compare.clean(p.after) == compare.clean(p.live)
                 p.action = UNCHANGED if same and not p.drift else CONFIGURED
@@ -775,17 +814,20 @@ class Engine(object):
             return
         if inv.namespace in getattr(self, "_creating_ns", set()) and not any(
                 p.body["kind"] == "Namespace" and p.name == inv.namespace and p.after for p in planned):
-            return  # the parent's namespace is created in the first stage; recorded after it
+            self._inventory_deferred = True
+            return  # the parent's namespace is created by a stage; recorded right after it
         body = inv.manifest(kinds, namespaces, manifest.ownership_labels(self.instance), data)
         res = self.client.resource(applyset.PARENT_API_VERSION, applyset.PARENT_KIND)
         try:
             live = self.client.apply(res, body, self.field_manager, force=True)
         except ApiError as err:
             if err.status == 404 and superset:
-                return  # its namespace does not exist yet (created by this run): written after the stages
+                self._inventory_deferred = True
+                return  # its namespace does not exist yet (created by this run): written after its stage
             raise
         with self._lock:
             self.writes += 1
+        self._inventory_deferred = False
         self.inventory = applyset.Inventory.from_live(inv.name, inv.namespace, live)
 
     # ------------------------------------------------------------- prune

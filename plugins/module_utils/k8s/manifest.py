@@ -17,10 +17,12 @@ from . import quantity
 from .errors import SpecError
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
-PART_OF_LABEL = "app.kubernetes.io/part-of"
-INSTANCE_LABEL = "app.kubernetes.io/instance"
+# The instance that applied an object.  Our own key: the app.kubernetes.io/* labels (name,
+# instance, part-of, component) describe the application and stay the manifest's.
+INSTANCE_LABEL = "skywalking.swck/instance"
+# Where objects applied by 0.1.0 kept their instance (read only, to recognise them).
+LEGACY_INSTANCE_LABEL = "app.kubernetes.io/instance"
 MANAGED_BY = "skywalking.swck"
-PART_OF = "skywalking"
 APPLIED_ANNOTATION = "skywalking.swck/applied"
 # KEP-3659 ApplySet membership label (the parent object is described in applyset.py).
 APPLYSET_PART_OF_LABEL = "applyset.kubernetes.io/part-of"
@@ -43,7 +45,7 @@ def field_manager_for(instance):
 
 
 def ownership_labels(instance, applyset_id=None):
-    labels = {MANAGED_BY_LABEL: MANAGED_BY, PART_OF_LABEL: PART_OF, INSTANCE_LABEL: instance}
+    labels = {MANAGED_BY_LABEL: MANAGED_BY, INSTANCE_LABEL: instance}
     if applyset_id:
         labels[APPLYSET_PART_OF_LABEL] = applyset_id
     return labels
@@ -285,9 +287,11 @@ def ownership(live, applyset_id, instance, legacy_ok=True):
     annotations = meta.get("annotations") or {}
     member_of = labels.get(APPLYSET_PART_OF_LABEL)
     if labels.get(MANAGED_BY_LABEL) == MANAGED_BY:
-        if member_of == applyset_id or (legacy_ok and not member_of and labels.get(INSTANCE_LABEL) == instance):
+        legacy = not member_of and INSTANCE_LABEL not in labels and labels.get(LEGACY_INSTANCE_LABEL) == instance
+        if member_of == applyset_id or (legacy_ok and not member_of and labels.get(INSTANCE_LABEL) == instance) or (
+                legacy_ok and legacy):
             return OURS, "this instance"
-        other = labels.get(INSTANCE_LABEL) or "?"
+        other = labels.get(INSTANCE_LABEL) or labels.get(LEGACY_INSTANCE_LABEL) or "?"
         if other == instance:
             return OTHER_INSTANCE, "instance %s of another ApplySet (%s)" % (other, member_of)
         return OTHER_INSTANCE, "skywalking.swck instance %s" % other

@@ -78,10 +78,10 @@ def build_plan(spec, context, module="cluster", namespace_object=None):
 def namespace_object(spec, labels=None):
     """The cluster's Namespace, with the given labels (e.g. PodSecurity ``enforce: restricted``)."""
     meta = {"name": spec["namespace"]}
-    all_labels = dict(spec.get("labels") or {})
+    all_labels = {names.INSTANCE_LABEL: spec["name"], names.PART_OF_LABEL: names.APP}
+    all_labels.update(spec.get("labels") or {})
     all_labels.update(labels or {})
-    if all_labels:
-        meta["labels"] = all_labels
+    meta["labels"] = all_labels
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
 
 
@@ -114,6 +114,8 @@ def reconcile(client, spec, module="cluster", check_mode=False, prune=True, wait
             raise SpecError("namespace", "namespace %s does not exist (set create_namespace: true to create it)"
                             % spec["namespace"])
     plan = build_plan(spec, ctx, module, ns_obj)
+    if ns_obj is None or client.read(client.resource("v1", "Namespace"), None, spec["namespace"]) is not None:
+        check_secret_references(client, spec, plan)
     engine = Engine(client, check_mode=check_mode, force_conflicts=force_conflicts, adopt=adopt)
     record = {SPEC_KEY: json.dumps(spec, sort_keys=True, separators=(",", ":")), SPEC_MODULE_KEY: module}
     result = engine.apply(plan, spec["name"], namespace=spec["namespace"], prune=prune,
@@ -121,6 +123,90 @@ def reconcile(client, spec, module="cluster", check_mode=False, prune=True, wait
                           wait_timeout=wait_timeout, diff=diff, applyset_name=applyset_name(spec, module),
                           inventory_data=record)
     return result, ctx
+
+
+def _pod_specs(obj):
+    spec = obj.get("spec") or {}
+    if obj.get("kind") == "CronJob":
+        spec = ((spec.get("jobTemplate") or {}).get("spec") or {})
+    template = spec.get("template")
+    if isinstance(template, dict):
+        yield template.get("spec") or {}
+
+
+def secret_uses(plan):
+    """``{secret name: {"keys": {key}, "users": [text]}}`` of every Secret the plan's pods need (not optional)."""
+    out = {}
+
+    def use(name, key, who):
+        entry = out.setdefault(name, {"keys": set(), "users": []})
+        if key:
+            entry["keys"].add(key)
+        if who not in entry["users"]:
+            entry["users"].append(who)
+
+    for obj in plan.objects():
+        for pod in _pod_specs(obj):
+            who = "%s %s" % (obj["kind"], obj["metadata"]["name"])
+            for container in (pod.get("containers") or []) + (pod.get("initContainers") or []):
+                for env in container.get("env") or []:
+                    ref = (env.get("valueFrom") or {}).get("secretKeyRef")
+                    if ref and not ref.get("optional"):
+                        use(ref["name"], ref.get("key"), who)
+                for source in container.get("envFrom") or []:
+                    ref = source.get("secretRef")
+                    if ref and not ref.get("optional"):
+                        use(ref["name"], None, who)
+            for volume in pod.get("volumes") or []:
+                ref = volume.get("secret")
+                if ref and not ref.get("optional"):
+                    for item in ref.get("items") or [{}]:
+                        use(ref["secretName"], item.get("key"), who)
+                for source in (volume.get("projected") or {}).get("sources") or []:
+                    ref = source.get("secret")
+                    if ref and not ref.get("optional"):
+                        for item in ref.get("items") or [{}]:
+                            use(ref["name"], item.get("key"), who)
+    return out
+
+
+def _spec_fields_naming(spec, secret, path=""):
+    """Spec fields whose value is ``secret`` (the options that reference a Secret by name)."""
+    found = []
+    if isinstance(spec, dict):
+        for key, value in spec.items():
+            found.extend(_spec_fields_naming(value, secret, "%s.%s" % (path, key) if path else key))
+    elif isinstance(spec, list):
+        for i, value in enumerate(spec):
+            found.extend(_spec_fields_naming(value, secret, "%s[%d]" % (path, i)))
+    elif spec == secret and ("secret" in path or path.endswith(".name")):
+        found.append(path)
+    return found
+
+
+def check_secret_references(client, spec, plan):
+    """Every Secret the cluster's pods need exists with the keys they read; else SpecError, before any write.
+
+    A pod whose Secret is missing never starts (the kubelet keeps it in CreateContainerConfigError),
+    so the deploy would stall at its gate; this names the option and the Secret instead.
+    """
+    res = client.resource("v1", "Secret")
+    problems = []
+    for name, use in sorted(secret_uses(plan).items()):
+        live = client.read(res, spec["namespace"], name)
+        fields = _spec_fields_naming(spec, name) or ["(the spec)"]
+        if live is None:
+            problems.append((fields[0], "Secret %s does not exist in namespace %s (needed by %s); create it first"
+                             % (name, spec["namespace"], ", ".join(use["users"]))))
+            continue
+        have = set((live.get("data") or {}).keys()) | set((live.get("stringData") or {}).keys())
+        missing = sorted(k for k in use["keys"] if k not in have)
+        if missing:
+            problems.append((fields[0], "Secret %s in namespace %s has no key %s (needed by %s; it has: %s)" % (
+                name, spec["namespace"], ", ".join(missing), ", ".join(use["users"]),
+                ", ".join(sorted(have)) or "no keys")))
+    if problems:
+        raise sw_spec.SpecProblems(problems)
 
 
 def recorded_spec(client, name, namespace):
@@ -171,6 +257,8 @@ def teardown(client, spec, module="cluster", check_mode=False, delete_volumes=Fa
 
     Returns the engine result; PersistentVolumeClaims deleted are added to its objects.
     """
+    if delete_namespace:
+        _check_namespace_is_only_ours(client, spec, module, delete_volumes)
     volumes = []
     if delete_volumes and module in ("cluster", "banyandb"):
         # First, so they are reported before a deleted namespace takes them along; a volume still in
@@ -189,6 +277,46 @@ def teardown(client, spec, module="cluster", check_mode=False, delete_volumes=Fa
     for claim, action in volumes:
         result.add(claim, action, claim, None, diff, reason="volume of BanyanDB (delete_volumes)")
     return result
+
+
+# Kinds whose presence in a namespace means someone else still runs something there.
+_WORKLOAD_KINDS = (("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("apps/v1", "DaemonSet"),
+                   ("batch/v1", "CronJob"), ("batch/v1", "Job"))
+
+
+def _check_namespace_is_only_ours(client, spec, module, delete_volumes):
+    """Refuse (before anything is deleted) to delete a namespace that holds more than this cluster.
+
+    Deleting a namespace deletes everything in it: other SkyWalking clusters (other ApplySets),
+    other applications' workloads, and every volume (data).  Raises SpecError naming what is there.
+    """
+    ns = spec["namespace"]
+    ours = applyset.applyset_id(applyset.parent_name(applyset_name(spec, module)), ns)
+    problems = []
+    parents = client.list(client.resource(applyset.PARENT_API_VERSION, applyset.PARENT_KIND), ns,
+                          label_selector=applyset.ID_LABEL)
+    others = sorted(p["metadata"]["name"] for p in parents
+                    if p["metadata"]["labels"].get(applyset.ID_LABEL) != ours)
+    if others:
+        problems.append("other ApplySets live there (%s)" % ", ".join(others))
+    foreign = []
+    for api_version, kind in _WORKLOAD_KINDS:
+        for obj in client.list(client.resource(api_version, kind), ns):
+            labels = obj["metadata"].get("labels") or {}
+            if labels.get(manifest.APPLYSET_PART_OF_LABEL) == ours:
+                continue
+            if any(ref.get("controller") for ref in obj["metadata"].get("ownerReferences") or []):
+                continue  # created by one of the workloads counted here (a Job of a CronJob)
+            foreign.append("%s %s" % (kind, obj["metadata"]["name"]))
+    if foreign:
+        problems.append("workloads that are not this cluster's run there (%s)" % ", ".join(sorted(foreign)[:10]))
+    if not delete_volumes:
+        claims = client.list(client.resource("v1", "PersistentVolumeClaim"), ns)
+        if claims:
+            problems.append("it holds %d volume(s) with data (%s): set delete_volumes to delete them too" % (
+                len(claims), ", ".join(sorted(c["metadata"]["name"] for c in claims)[:10])))
+    if problems:
+        raise SpecError("delete_namespace", "namespace %s is not deleted, nothing was: %s" % (ns, "; ".join(problems)))
 
 
 def gather(client, spec, context=None):

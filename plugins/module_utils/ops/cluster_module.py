@@ -34,6 +34,7 @@ CLUSTER_OPTIONS = {
     "create_namespace": {"type": "bool", "default": False},
     "namespace_labels": {"type": "dict", "default": {}},
     "delete_volumes": {"type": "bool", "default": False},
+    "delete_namespace": {"type": "bool", "default": False},
     "render_to": {"type": "path"},
     "from_swck": {"type": "raw"},
 }
@@ -181,6 +182,8 @@ def run_cluster_module(module_name):
             # only what this module's options can change (the rest of the spec is at its defaults)
             warnings = [w for w in warnings if w.split(":", 1)[0].split(".", 1)[0] in spec_keys
                         and not w.startswith(("ui.", "satellite.")) or w.startswith(module_name + ".")]
+        if params["state"] == "absent":
+            warnings = []  # about running it; nothing runs after a removal
         result["spec"] = spec
         result["spec_warnings"] = warnings
         for warning in warnings:
@@ -201,7 +204,7 @@ def run_cluster_module(module_name):
         if params["state"] == "absent":
             outcome = ops.teardown(client, spec, components_key, check_mode=module.check_mode,
                                    delete_volumes=params.get("delete_volumes") or False,
-                                   delete_namespace=bool(params.get("create_namespace")),
+                                   delete_namespace=params.get("delete_namespace") or False,
                                    wait_timeout=params["wait_timeout"], diff=module._diff)
             ctx = None
         else:
@@ -215,8 +218,9 @@ def run_cluster_module(module_name):
             module.warn(warning)
         result.update(outcome.as_dict())
         result["api_warnings"] = list(client.warnings)
-        if params["state"] == "present" and not module.check_mode:
-            known = outcome.live if module_name == "cluster" else None
+        if params["state"] == "present":
+            # in check mode: the cluster as it is now (nothing was changed)
+            known = outcome.live if module_name == "cluster" and not module.check_mode else None
             summary = ops.cluster_status(client, spec, ctx, known=known)
             result["status"] = summary
             result["summary"] = summary["summary"]

@@ -28,6 +28,7 @@ from __future__ import annotations
 NAME_LABEL = "app.kubernetes.io/name"
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 COMPONENT_LABEL = "app.kubernetes.io/component"
+PART_OF_LABEL = "app.kubernetes.io/part-of"
 VERSION_LABEL = "app.kubernetes.io/version"
 OAP_ROLE_LABEL = "skywalking.swck/oap-role"
 BANYANDB_ROLE_LABEL = "skywalking.swck/banyandb-role"
@@ -38,8 +39,8 @@ ISTIO_INJECT = "sidecar.istio.io/inject"
 APP = "skywalking"
 
 # Label keys the user may not set (ours, or the engine's).
-RESERVED_LABELS = frozenset([NAME_LABEL, INSTANCE_LABEL, COMPONENT_LABEL, VERSION_LABEL,
-                             "app.kubernetes.io/managed-by", "app.kubernetes.io/part-of"])
+RESERVED_LABELS = frozenset([NAME_LABEL, INSTANCE_LABEL, COMPONENT_LABEL, VERSION_LABEL, PART_OF_LABEL,
+                             "app.kubernetes.io/managed-by"])
 RESERVED_PREFIX = "skywalking.swck/"
 
 MIXED = "mixed"
@@ -53,7 +54,7 @@ MAX_STATEFULSET_NAME = 52
 
 
 def base_labels(spec, component, version=None):
-    labels = {NAME_LABEL: APP, INSTANCE_LABEL: spec["name"], COMPONENT_LABEL: component}
+    labels = {NAME_LABEL: APP, INSTANCE_LABEL: spec["name"], COMPONENT_LABEL: component, PART_OF_LABEL: APP}
     if version:
         labels[VERSION_LABEL] = label_safe(version)
     return labels

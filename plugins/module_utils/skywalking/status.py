@@ -111,6 +111,12 @@ def _pod_health(pods):
     restarts = 0
     waiting = []
     for pod in pods:
+        for cond in (pod.get("status") or {}).get("conditions") or []:
+            # a pod no node takes (no node matches, volumes unbound): no container status says so
+            if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+                reason = cond.get("reason") or "Unschedulable"
+                if reason not in waiting:
+                    waiting.append(reason)
         for status in (pod.get("status") or {}).get("containerStatuses") or []:
             restarts += status.get("restartCount") or 0
             reason = ((status.get("state") or {}).get("waiting") or {}).get("reason")

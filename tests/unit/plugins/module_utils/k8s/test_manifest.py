@@ -101,8 +101,7 @@ def test_prepare_adds_ownership_labels_and_fingerprint_without_mutating_input():
     assert out["metadata"]["labels"] == {
         "app": "x",
         "app.kubernetes.io/managed-by": "skywalking.swck",
-        "app.kubernetes.io/part-of": "skywalking",
-        "app.kubernetes.io/instance": "demo",
+        "skywalking.swck/instance": "demo",
     }
     fp = out["metadata"]["annotations"][manifest.APPLIED_ANNOTATION]
     assert len(fp) == 20
@@ -177,19 +176,28 @@ def test_yaml_errors_do_not_echo_the_text():
     assert "line" in err.value.msg
 
 
+def test_the_applications_own_recommended_labels_are_left_to_it():
+    obj = cm(metadata={"name": "a", "namespace": "ns", "labels": {"app.kubernetes.io/part-of": "shop",
+                                                                  "app.kubernetes.io/instance": "shop-eu"}})
+    labels = manifest.prepare(obj, "demo")["metadata"]["labels"]
+    assert labels["app.kubernetes.io/part-of"] == "shop" and labels["app.kubernetes.io/instance"] == "shop-eu"
+    assert labels["skywalking.swck/instance"] == "demo"
+
+
 def _live(labels=None, annotations=None, owners=None):
     return {"metadata": {"name": "x", "labels": labels or {}, "annotations": annotations or {},
                          "ownerReferences": owners or []}}
 
 
 @pytest.mark.parametrize("live, verdict, fragment", [
-    (_live({"app.kubernetes.io/managed-by": "skywalking.swck", "app.kubernetes.io/instance": "a",
+    (_live({"app.kubernetes.io/managed-by": "skywalking.swck", "skywalking.swck/instance": "a",
             "applyset.kubernetes.io/part-of": "id-a"}), manifest.OURS, "this instance"),
+    # labelled by 0.1.0 (before ApplySets and the instance label of our own)
     (_live({"app.kubernetes.io/managed-by": "skywalking.swck", "app.kubernetes.io/instance": "a"}),
      manifest.OURS, "this instance"),
-    (_live({"app.kubernetes.io/managed-by": "skywalking.swck", "app.kubernetes.io/instance": "b",
+    (_live({"app.kubernetes.io/managed-by": "skywalking.swck", "skywalking.swck/instance": "b",
             "applyset.kubernetes.io/part-of": "id-b"}), manifest.OTHER_INSTANCE, "instance b"),
-    (_live({"app.kubernetes.io/managed-by": "skywalking.swck", "app.kubernetes.io/instance": "a",
+    (_live({"app.kubernetes.io/managed-by": "skywalking.swck", "skywalking.swck/instance": "a",
             "applyset.kubernetes.io/part-of": "id-other"}), manifest.OTHER_INSTANCE, "another ApplySet"),
     (_live({"app.kubernetes.io/managed-by": "Helm"}, {"meta.helm.sh/release-name": "sw"}), manifest.FOREIGN,
      "Helm release sw"),

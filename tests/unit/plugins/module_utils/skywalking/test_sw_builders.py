@@ -138,7 +138,8 @@ def test_every_object_is_valid_and_labelled(key):
         assert labels[names.NAME_LABEL] == "skywalking"
         assert labels[names.INSTANCE_LABEL] == "sw"
         assert labels[names.COMPONENT_LABEL]
-        assert "app.kubernetes.io/managed-by" not in labels and "app.kubernetes.io/part-of" not in labels
+        # the engine sets app.kubernetes.io/managed-by; the application's own labels are the builders'
+        assert "app.kubernetes.io/managed-by" not in labels and labels["app.kubernetes.io/part-of"] == "skywalking"
         if obj["kind"] not in ("ClusterRole", "ClusterRoleBinding"):
             assert obj["metadata"]["namespace"] == "obs"
         else:
