@@ -395,13 +395,15 @@ stopped:
   sample: null
 shared_fields:
   description: Template fields the injection changes that another field manager owns (C(object), C(field),
-    C(managers), C(operations)).
+    C(managers), C(operations), and C(verdict) from the field ownership rules of P(skywalking.swck.apply#module)
+    - V(drift) for imperative edits such as kubectl, V(held) for a controller or another tool, V(conflict) for
+    another server-side applier).
   returned: always
   type: list
   elements: dict
   sample: [{"object": "Deployment shop/orders",
             "field": ".spec.template.spec.containers[name=app].env[name=JAVA_TOOL_OPTIONS].value",
-            "managers": ["kubectl-client-side-apply"], "operations": ["Update"]}]
+            "managers": ["kubectl-client-side-apply"], "operations": ["Update"], "verdict": "drift"}]
 namespaces:
   description: The namespaces reconciled.
   returned: always

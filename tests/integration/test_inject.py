@@ -193,6 +193,7 @@ def test_each_kind_injected_then_removed_exactly_with_zero_write_reruns(client, 
     shared = [s for s in out["shared_fields"] if s["object"] == "Deployment %s/web" % ns]
     assert [s["field"] for s in shared] == [".spec.template.spec.containers[name=app].env[name=JAVA_TOOL_OPTIONS].value"]
     assert shared[0]["operations"] == ["Update"] and shared[0]["managers"]
+    assert shared[0]["verdict"] == "held", "created by a script (not kubectl): another tool's field"
 
     for state in ("present", "present"):
         audit.start()

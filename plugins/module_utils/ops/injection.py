@@ -719,8 +719,12 @@ class Injector(object):
                     continue
                 managers = sorted(set(m for m, _op in owners))
                 text = path_text(path)
+                # drift: only imperative edits (kubectl ...) own it; held: a controller or another tool; conflict:
+                # another server-side applier (a GitOps controller) that will want its value back
+                verdict, _others = fields.classify(item.live, path, self.field_manager)
                 self.result.shared_fields.append({"object": item.ref, "field": text, "managers": managers,
-                                                  "operations": sorted(set(op for _m, op in owners))})
+                                                  "operations": sorted(set(op for _m, op in owners)),
+                                                  "verdict": verdict})
                 appliers = sorted(set(m for m, op in owners if op == fields.APPLY))
                 if appliers:
                     self.result.warn("%s: %s is applied by %s (server-side apply): its next apply may undo this "
