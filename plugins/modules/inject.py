@@ -451,8 +451,8 @@ DEFAULTS_SPEC = dict(
     optional_plugins=dict(type="list", elements="str"),
     optional_reporter_plugins=dict(type="list", elements="str"),
     bootstrap_plugins=dict(type="list", elements="str"),
-    ca_secret=dict(type="str"),
-    ca_secret_key=dict(type="str", default="ca.crt"),
+    ca_secret=dict(type="str", no_log=False),  # the name of a Secret, not a secret
+    ca_secret_key=dict(type="str", default="ca.crt", no_log=False),
 )
 
 

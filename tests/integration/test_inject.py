@@ -228,7 +228,7 @@ def test_label_taken_away_removes_exactly_and_reads_do_not_grow(client, control_
     small_reads = len(reads(audit))
     print([e["requestURI"] for e in reads(audit)])
 
-    spaces = [make_namespace(control_plane) for _ in range(4)]
+    spaces = [make_namespace(control_plane) for _index in range(4)]
     for ns in spaces:
         for index in range(3):
             create(control_plane, workload("Deployment", "d%d" % index, ns))
@@ -553,7 +553,7 @@ def test_ca_copy_for_grpc_tls_is_owned_and_pruned(client, control_plane, audit):
 
 # ------------------------------------------------------------------ 403: per-namespace lists
 def test_namespace_scoped_credentials_list_per_namespace(control_plane, audit):
-    spaces = [make_namespace(control_plane) for _ in range(2)]
+    spaces = [make_namespace(control_plane) for _index in range(2)]
     rbac = "/apis/rbac.authorization.k8s.io/v1"
     for ns in spaces:
         create(control_plane, workload("Deployment", "web", ns))
@@ -676,7 +676,7 @@ def test_inject_module_fails_the_task_when_pacing_stops(playbook, control_plane)
 
 
 def test_role_and_playbook_with_survey_style_variables(control_plane, audit):
-    spaces = [make_namespace(control_plane) for _ in range(2)]
+    spaces = [make_namespace(control_plane) for _index in range(2)]
     for ns in spaces:
         create(control_plane, workload("Deployment", "web", ns))
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".venv" / "collections"),
