@@ -637,7 +637,8 @@ def test_inject_module_idempotent_check_mode_and_diff(playbook, control_plane, a
     task = {"name": "inject", "skywalking.swck.inject": args}
 
     audit.start()
-    checked = playbook.run([task], check=True, diff=True)
+    # check mode through the module path (a new Python process); the other runs in the task's worker
+    checked = playbook.run([task], check=True, diff=True, env={"SWCK_IN_PROCESS": "0"})
     assert checked[0]["changed"] is True and len(checked[0]["injected"]) == 2
     assert checked[0]["batches"] == [["Deployment %s/web" % ns]]
     assert writes(audit) and all("dryRun=All" in e["requestURI"] for e in writes(audit))
