@@ -25,9 +25,10 @@ description:
     O(state=absent), or taking the label away (from the workload's template, or SWCK's label from the
     namespace), removes exactly that, so the template is the user's again, byte for
     byte.
-  - Only workloads whose template changes are written, each with one merge patch carrying its
-    C(resourceVersion) as a precondition, field manager C(skywalking.swck/injector). A re-run that changes
-    nothing sends no write request. The number of read requests does not depend on the number of workloads
+  - Only workloads whose template changes are written, each with one JSON patch that replaces the pod template
+    on the condition that the workload's C(metadata.generation) is still the one the change was computed from
+    (a workload edited in between is read again and recomputed), field manager C(skywalking.swck/injector). A
+    re-run that changes nothing sends no write request. The number of read requests does not depend on the number of workloads
     or namespaces (one cluster-wide list per kind), unless the credentials may only list namespace by
     namespace.
   - Invalid workloads (for example an empty C(agent.skywalking.apache.org/agent.service_name), or a container
