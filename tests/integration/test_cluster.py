@@ -543,3 +543,19 @@ def test_missing_secrets_are_refused_before_any_write(playbook, control_plane, n
     assert "ui.users_secret.name: Secret horizon-users in namespace %s has no key users.json" % namespace \
         in refused["msg"] and "it has: users.yaml" in refused["msg"]
     assert "os-creds" not in refused["msg"]
+
+
+def test_check_mode_teardown_and_prune_delete_nothing(playbook, control_plane, namespace):
+    playbook.run([cluster_task("dry", namespace, satellite={"enabled": True})])
+    before = sorted(o["metadata"]["name"] for o in items(control_plane, "/apis/apps/v1/namespaces/%s/deployments"
+                                                                        % namespace))
+    pruning = playbook.run([cluster_task("dry", namespace)], check=True)[0]
+    assert ("Deployment", "dry-satellite", "pruned") in [(o["kind"], o["name"], o["action"])
+                                                           for o in pruning["objects"]]
+    teardown = playbook.run([cluster_task("dry", namespace, state="absent", delete_volumes=True)], check=True)[0]
+    assert teardown["changed"] is True
+    time.sleep(1.0)
+    after = sorted(o["metadata"]["name"] for o in items(control_plane, "/apis/apps/v1/namespaces/%s/deployments"
+                                                                       % namespace))
+    assert after == before and "dry-satellite" in after
+    assert items(control_plane, "/api/v1/namespaces/%s/persistentvolumeclaims" % namespace), "volumes kept"

@@ -350,3 +350,17 @@ def test_a_forbidden_watch_ends_the_wait_at_once(control_plane, namespace):
     finally:
         req("PATCH", "/api/v1/namespaces/%s/configmaps/slow-to-go" % namespace, {"metadata": {"finalizers": None}},
             content_type="application/merge-patch+json")
+
+
+def test_check_mode_never_deletes(client, control_plane, namespace):
+    """Prune and state=absent in check mode are dry runs: every object is still there afterwards."""
+    base = "/api/v1/namespaces/%s/configmaps" % namespace
+    Engine(client).apply([cm("keep", namespace), cm("stale", namespace)], "dry-del", namespace=namespace)
+    preview = Engine(client, check_mode=True).apply([cm("keep", namespace)], "dry-del", namespace=namespace,
+                                                    prune=True)
+    assert ("stale", "pruned") in {(o["name"], o["action"]) for o in preview.objects}
+    gone = Engine(client, check_mode=True).delete(None, "dry-del", namespace=namespace, delete_all=True)
+    assert {o["name"] for o in gone.objects if o["action"] == "deleted"} == {"keep", "stale"}
+    time.sleep(0.5)
+    assert get(control_plane, base + "/keep") is not None
+    assert get(control_plane, base + "/stale") is not None, "a dry-run delete must not delete"

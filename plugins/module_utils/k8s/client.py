@@ -425,6 +425,9 @@ class Client(object):
         raises ApiError with ``is_precondition_failure`` set; it is never retried.
         """
         body = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": propagation}
+        if dry_run:
+            # In the body: with a DeleteOptions body the API server ignores the query's dryRun.
+            body["dryRun"] = ["All"]
         pre = {}
         if uid:
             pre["uid"] = uid
