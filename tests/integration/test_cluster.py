@@ -559,3 +559,20 @@ def test_check_mode_teardown_and_prune_delete_nothing(playbook, control_plane, n
                                                                        % namespace))
     assert after == before and "dry-satellite" in after
     assert items(control_plane, "/api/v1/namespaces/%s/persistentvolumeclaims" % namespace), "volumes kept"
+
+
+def test_an_apply_task_never_owns_a_cluster(playbook, control_plane, namespace, audit):
+    playbook.run([cluster_task("owned2", namespace)])
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "mine", "namespace": namespace}}
+    audit.start()
+    for instance in ("sw.owned2", "owned2"):
+        task = {"skywalking.swck.apply": {"instance": instance, "namespace": namespace, "prune": True,
+                                          "definitions": [cm]}}
+        run = playbook.run([task], expect_rc=0 if instance == "owned2" else 2)[0]
+        if instance == "sw.owned2":
+            assert "instances starting with 'sw.' are the SkyWalking modules' ApplySets" in run["msg"]
+        else:
+            assert not [o for o in run["objects"] if o["action"] == "pruned"], "prune never reaches the cluster"
+    deleted = [e for e in real_writes(audit) if e["verb"] == "delete"]
+    assert deleted == []
+    assert deployment(control_plane, namespace, "owned2-oap") is not None

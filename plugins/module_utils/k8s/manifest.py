@@ -78,10 +78,17 @@ def is_qualified_key(key):
     return len(name) <= 63 and bool(_QUALIFIED_NAME.match(name))
 
 
-def validate_instance(instance, field="instance"):
+# ApplySets (and field managers) of the SkyWalking modules start with this; apply tasks may not.
+RESERVED_INSTANCE_PREFIX = "sw."
+
+
+def validate_instance(instance, field="instance", reserved_ok=False):
     if not is_label_value(instance) or not instance:
         raise SpecError(field, "%r is not a valid label value (1-63 characters: letters, digits, '-', '_', '.', "
                                "starting and ending with a letter or digit)" % (instance,))
+    if not reserved_ok and instance.startswith(RESERVED_INSTANCE_PREFIX):
+        raise SpecError(field, "%r: instances starting with %r are the SkyWalking modules' ApplySets"
+                               % (instance, RESERVED_INSTANCE_PREFIX))
 
 
 def load_definitions(definitions, field="definitions"):
@@ -288,8 +295,9 @@ def ownership(live, applyset_id, instance, legacy_ok=True):
     member_of = labels.get(APPLYSET_PART_OF_LABEL)
     if labels.get(MANAGED_BY_LABEL) == MANAGED_BY:
         legacy = not member_of and INSTANCE_LABEL not in labels and labels.get(LEGACY_INSTANCE_LABEL) == instance
-        if member_of == applyset_id or (legacy_ok and not member_of and labels.get(INSTANCE_LABEL) == instance) or (
-                legacy_ok and legacy):
+        mine = labels.get(INSTANCE_LABEL) == instance
+        # both must hold: the ApplySet (a parent name another tool could also derive) and the instance
+        if (member_of == applyset_id and mine) or (legacy_ok and not member_of and mine) or (legacy_ok and legacy):
             return OURS, "this instance"
         other = labels.get(INSTANCE_LABEL) or labels.get(LEGACY_INSTANCE_LABEL) or "?"
         if other == instance:

@@ -131,7 +131,7 @@ def test_secret_string_data_is_folded_into_data():
     assert base64.b64decode(out["data"]["a"]) == b"1"
 
 
-@pytest.mark.parametrize("value", ["", "-x", "x" * 64, "a b", None])
+@pytest.mark.parametrize("value", ["", "-x", "x" * 64, "a b", None, "sw.sky"])
 def test_invalid_instance(value):
     with pytest.raises(SpecError, match="^instance: "):
         manifest.validate_instance(value)
@@ -199,6 +199,9 @@ def _live(labels=None, annotations=None, owners=None):
             "applyset.kubernetes.io/part-of": "id-b"}), manifest.OTHER_INSTANCE, "instance b"),
     (_live({"app.kubernetes.io/managed-by": "skywalking.swck", "skywalking.swck/instance": "a",
             "applyset.kubernetes.io/part-of": "id-other"}), manifest.OTHER_INSTANCE, "another ApplySet"),
+    # the same ApplySet id with another instance: another tool derived the parent name; not ours
+    (_live({"app.kubernetes.io/managed-by": "skywalking.swck", "skywalking.swck/instance": "c",
+            "applyset.kubernetes.io/part-of": "id-a"}), manifest.OTHER_INSTANCE, "instance c"),
     (_live({"app.kubernetes.io/managed-by": "Helm"}, {"meta.helm.sh/release-name": "sw"}), manifest.FOREIGN,
      "Helm release sw"),
     (_live({"app.kubernetes.io/managed-by": "Helm"}), manifest.FOREIGN, "managed-by=Helm"),
