@@ -576,3 +576,32 @@ def test_an_apply_task_never_owns_a_cluster(playbook, control_plane, namespace, 
     deleted = [e for e in real_writes(audit) if e["verb"] == "delete"]
     assert deleted == []
     assert deployment(control_plane, namespace, "owned2-oap") is not None
+
+
+def test_render_to_never_touches_files_it_did_not_write(playbook, tmp_path):
+    out = tmp_path / "shared"
+    (out / "other").mkdir(parents=True)
+    (out / "other" / "mine.yaml").write_text("kind: Mine\n")
+    first = cluster_task("one", "ns-a", render_to=str(out))
+    preview = playbook.run([first], check=True)[0]
+    assert preview["changed"] is True and preview["files"]["written"]
+    assert sorted(p.name for p in out.rglob("*") if p.is_file()) == ["mine.yaml"], "check mode writes nothing"
+    playbook.run([first, cluster_task("two", "ns-a", render_to=str(out))])
+    # switching a feature off removes that cluster's own file only
+    smaller = cluster_task("one", "ns-a", render_to=str(out), ui={"enabled": False})
+    result = playbook.run([smaller])[0]
+    assert "20-frontends/deployment-one-ui.yaml" in result["files"]["removed"] or any(
+        "one-ui" in f for f in result["files"]["removed"])
+    assert (out / "other" / "mine.yaml").read_text() == "kind: Mine\n"
+    assert any("two-ui" in p.name for p in out.rglob("*.yaml")), "the other cluster's files stay"
+    # a file this render wrote is regenerated; a file of the same name someone else wrote is never overwritten
+    target = next(p for p in out.rglob("*.yaml") if p.name == "deployment-one-oap.yaml")
+    target.write_text("edited by hand\n")
+    again = playbook.run([smaller])[0]
+    assert any(f.endswith("deployment-one-oap.yaml") for f in again["files"]["written"])
+    assert target.read_text() != "edited by hand\n"
+    (out / "10-foundation" / "serviceaccount-three-oap.yaml").write_text("somebody else's\n")
+    refused = playbook.run([cluster_task("three", "ns-a", render_to=str(out))], expect_rc=2)[0]
+    assert "render_to: would overwrite file(s) this cluster's render did not write: " \
+        "10-foundation/serviceaccount-three-oap.yaml" in refused["msg"]
+    assert (out / "10-foundation" / "serviceaccount-three-oap.yaml").read_text() == "somebody else's\n"

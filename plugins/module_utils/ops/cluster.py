@@ -350,12 +350,21 @@ def cluster_status(client, spec, context=None, known=None):
     return status.summarize(spec, list(known) + pods, context)
 
 
-def render_to(spec, directory, context=None, module="cluster", create_namespace=False, namespace_labels=None):
-    """Write the plan as files under ``directory`` (one per object, stable names); returns the paths written.
+RENDER_INDEX = ".skywalking-swck-render.json"
+
+
+def render_to(spec, directory, context=None, module="cluster", create_namespace=False, namespace_labels=None,
+              check_mode=False):
+    """Write the plan as files under ``directory`` (one per object, stable names); returns
+    ``(all files, written, removed)`` as paths relative to ``directory``.
 
     The files hold exactly what the module would apply (ownership labels and applied marker
     included), so a cluster first rendered for GitOps can later be reconciled by the module.
-    Files of an earlier render that the plan no longer has are removed.
+    An index file (``.skywalking-swck-render.json``) records, per ApplySet, the files a render
+    wrote: a later render removes only those of its own files the plan no longer has, never a
+    file it did not write, and refuses to overwrite one (several clusters, or other tools, may
+    share the directory).  In check mode nothing is written or removed.
+    Raises SpecError when a file to write exists and was not written by this render.
     """
     ctx = sw_context.make(context)
     ns_obj = namespace_object(spec, namespace_labels) if create_namespace else None
@@ -367,33 +376,52 @@ def render_to(spec, directory, context=None, module="cluster", create_namespace=
         return manifest.prepare(obj, spec["name"], set_id)
 
     files = render.render(plan, prepare)
-    wanted = set()
-    written = []
+    index_path = os.path.join(directory, RENDER_INDEX)
+    index = {}
+    if os.path.exists(index_path):
+        try:
+            with open(index_path, "r") as handle:
+                index = json.load(handle)
+        except (IOError, OSError, ValueError) as exc:
+            raise SpecError("render_to", "cannot read %s: %s" % (index_path, exc))
+    key = "%s/%s" % (spec["namespace"], name)
+    previous = set(index.get(key) or [])
+    others = {f for k, listed in index.items() if k != key for f in listed}
+    written, clashes = [], []
     for rel, text in files:
         path = os.path.join(directory, rel)
-        wanted.add(os.path.normpath(path))
-        os.makedirs(os.path.dirname(path), exist_ok=True)
         old = None
         if os.path.exists(path):
             with open(path, "r") as handle:
                 old = handle.read()
+            if rel not in previous and old != text:
+                clashes.append(rel + (" (another cluster's render)" if rel in others else ""))
         if old != text:
-            with open(path, "w") as handle:
-                handle.write(text)
             written.append(rel)
-    removed = []
-    for root, _dirs, filenames in os.walk(directory):
-        for filename in filenames:
-            path = os.path.normpath(os.path.join(root, filename))
-            if filename.endswith(".yaml") and path not in wanted:
+    if clashes:
+        raise SpecError("render_to", "would overwrite file(s) this cluster's render did not write: %s"
+                        % ", ".join(sorted(clashes)))
+    wanted = {rel for rel, _text in files}
+    removed = sorted(previous - wanted)
+    if not check_mode:
+        for rel, text in files:
+            if rel in written:
+                path = os.path.join(directory, rel)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "w") as handle:
+                    handle.write(text)
+        for rel in removed:
+            path = os.path.join(directory, rel)
+            if os.path.exists(path):
                 os.remove(path)
-                removed.append(os.path.relpath(path, directory))
-    for root, dirs, _files in sorted(os.walk(directory, topdown=False)):
-        for folder in dirs:
-            full = os.path.join(root, folder)
-            if not os.listdir(full):
-                os.rmdir(full)
-    return [rel for rel, _text in files], sorted(written), sorted(removed)
+            folder = os.path.dirname(path)
+            if os.path.isdir(folder) and not os.listdir(folder):
+                os.rmdir(folder)
+        index[key] = sorted(wanted)
+        with open(index_path, "w") as handle:
+            json.dump(index, handle, indent=1, sort_keys=True)
+            handle.write("\n")
+    return [rel for rel, _text in files], sorted(written), removed
 
 
 def plan_summary(plan):

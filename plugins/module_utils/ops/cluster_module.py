@@ -194,7 +194,8 @@ def run_cluster_module(module_name):
                 raise SpecError("render_to", "only renders state=present")
             everything, written, removed = ops.render_to(
                 spec, params["render_to"], module=components_key,
-                create_namespace=params.get("create_namespace"), namespace_labels=params.get("namespace_labels"))
+                create_namespace=params.get("create_namespace"), namespace_labels=params.get("namespace_labels"),
+                check_mode=module.check_mode)
             result.update(changed=bool(written or removed), files={"all": everything, "written": written,
                                                                    "removed": removed})
             result["plan"] = ops.plan_summary(ops.build_plan(spec, None, components_key))
