@@ -152,15 +152,26 @@ spec_warnings:
 """
 
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import SwckError
-from ansible_collections.skywalking.swck.plugins.module_utils.k8s.module import diff_list, fail, new_client, new_module
+from ansible_collections.skywalking.swck.plugins.module_utils.k8s.module import (
+    diff_list,
+    fail,
+    invocation,
+    new_client,
+    new_module,
+)
 
 
 def main():
     from ansible_collections.skywalking.swck.plugins.module_utils.ops import static_config as ops
-    from ansible_collections.skywalking.swck.plugins.module_utils.ops.cluster_module import _given
+    from ansible_collections.skywalking.swck.plugins.module_utils.ops.cluster_module import (
+        _given,
+        secret_values_and_masked,
+        shallow_argument_spec,
+        task_arguments,
+    )
     from ansible_collections.skywalking.swck.plugins.module_utils.skywalking import spec as sw_spec
 
-    argument_spec = dict(sw_spec.argument_spec("oap_config"))
+    argument_spec = shallow_argument_spec(sw_spec.argument_spec("oap_config"))
     spec_keys = list(argument_spec)
     argument_spec.update(
         state=dict(type="str", choices=["present", "absent"], default="present"),
@@ -169,8 +180,12 @@ def main():
     )
     module = new_module(argument_spec, supports_check_mode=True)
     params = module.params
+    raw = _given(params, spec_keys, task_arguments())
+    secrets, masked = secret_values_and_masked(sw_spec.options("oap_config"), raw)
+    module.no_log_values.update(secrets)
+    shown = invocation(module, masked)
     try:
-        spec, warnings = sw_spec.normalize(_given(params, spec_keys), "oap_config")
+        spec, warnings = sw_spec.normalize(raw, "oap_config")
         for warning in warnings:
             module.warn(warning)
         client = new_client(module)
@@ -178,14 +193,14 @@ def main():
                                force_conflicts=params["force_conflicts"], wait_timeout=params["wait_timeout"],
                                diff=module._diff)
     except SwckError as err:
-        fail(module, err)
+        fail(module, err, shown)
     for warning in result.warnings:
         module.warn(warning)
     out = dict(changed=result.changed, objects=result.objects, counts=result.counts(), spec=spec,
                spec_warnings=warnings)
     if module._diff:
         out["diff"] = diff_list(result.diffs)
-    module.exit_json(**out)
+    module.exit_json(invocation=shown, **out)
 
 
 if __name__ == "__main__":

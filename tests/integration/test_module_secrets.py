@@ -113,3 +113,37 @@ def test_structured_definitions_with_numbers_and_nesting(control_plane, namespac
     proc = run_playbook(control_plane, tmp_path, [task], "-vvv", env=execution)
     assert proc.returncode == 2
     assert leaked(proc) == []
+
+
+def test_alias_resource_definition_is_masked_too(control_plane, namespace, tmp_path, execution):
+    """The ``resource_definition`` alias echoes its own copy of the input: it is masked like ``definitions``."""
+    task = {"skywalking.swck.apply": {"instance": "sec3-" + namespace, "namespace": namespace,
+                                      "resource_definition": secret_yaml(namespace)}}
+    proc = run_playbook(control_plane, tmp_path, [task], "-vvv", env=execution)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "resource_definition" in proc.stdout  # the echoed arguments are there, masked
+    assert leaked(proc) == []
+
+
+@pytest.mark.parametrize("module", ["oap_config", "cluster"])
+def test_plain_credential_env_is_refused_and_never_printed(control_plane, namespace, tmp_path, module, execution):
+    """A plain env value whose name says credential is refused, naming the field, and its value never shown."""
+    args = {"name": "cred", "namespace": namespace, "oap": {"env": {"sw_storage_es_Password": PLANTED["password"]}}}
+    if module == "oap_config":
+        args["version"] = "10.3.0"
+    proc = run_playbook(control_plane, tmp_path, [{"skywalking.swck.%s" % module: args}], "-vvv", env=execution)
+    assert proc.returncode == 2
+    assert "oap.env.sw_storage_es_Password" in proc.stdout
+    assert "put it in a Secret" in proc.stdout
+    assert leaked(proc) == []
+
+
+def test_from_swck_that_does_not_parse_is_never_printed(control_plane, namespace, tmp_path, execution):
+    """SWCK resources can carry plaintext passwords; a syntax error names the line, not the text."""
+    text = ("apiVersion: operator.skywalking.apache.org/v1alpha1\nkind: OAPServer\nmetadata: {name: old}\n"
+            "spec:\n  config:\n  - name: SW_ES_PASSWORD\n    value: \"%s\n" % PLANTED["password"])
+    task = {"skywalking.swck.cluster": {"name": "swck", "namespace": namespace, "from_swck": text}}
+    proc = run_playbook(control_plane, tmp_path, [task], "-vvv", env=execution)
+    assert proc.returncode == 2
+    assert "from_swck" in proc.stdout
+    assert leaked(proc) == []

@@ -99,7 +99,7 @@ def protect_secrets(module, definitions):
     with ``********`` in results, messages and warnings.
     """
     for _path, obj in definitions:
-        if not isinstance(obj, dict) or obj.get("kind") != "Secret":
+        if not isinstance(obj, dict) or str(obj.get("kind", "")).lower() != "secret":
             continue
         for key in SECRET_SECTIONS:
             module.no_log_values.update(secret_forms(obj.get(key)))
@@ -109,7 +109,7 @@ def masked_definitions(definitions):
     """The input objects with every Secret value replaced (for the echoed ``invocation``)."""
     out = []
     for _path, obj in definitions:
-        if isinstance(obj, dict) and obj.get("kind") == "Secret":
+        if isinstance(obj, dict) and str(obj.get("kind", "")).lower() == "secret":
             obj = dict(obj)
             for key in SECRET_SECTIONS:
                 if isinstance(obj.get(key), dict):
@@ -128,7 +128,11 @@ def invocation(module, replacements):
     whole input is replaced by its parsed, masked form.
     """
     args = dict(module.params)
-    args.update(replacements)
+    for key, value in replacements.items():
+        args[key] = value
+        for alias in (module.argument_spec.get(key) or {}).get("aliases") or []:
+            if alias in args:
+                args[alias] = value  # Ansible keeps the alias' own (raw) value too
     return {"module_args": args}
 
 

@@ -89,7 +89,7 @@ MASK = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 def secret_values_and_masked(options, raw):
     """``(secret values, raw with them masked)``: options marked secret, and env values whose name says
     credential (the spec refuses both, but the task's arguments are echoed back at -v)."""
-    from ..skywalking.spec import _CREDENTIAL_ENV
+    from ..skywalking.spec import is_credential_env
 
     found = set()
 
@@ -97,7 +97,7 @@ def secret_values_and_masked(options, raw):
         if env and isinstance(value, dict):
             out = {}
             for name, item in value.items():
-                if _CREDENTIAL_ENV.search(str(name)) and item not in (None, ""):
+                if is_credential_env(str(name)) and item not in (None, "") and not isinstance(item, dict):
                     found.add(str(item))
                     out[name] = MASK
                 else:
@@ -159,6 +159,9 @@ def run_cluster_module(module_name):
     module.no_log_values.update(secrets)
     result = {"changed": False}
     shown = dict(masked)
+    if params.get("from_swck") is not None:
+        # SWCK resources may carry plaintext credentials: never echoed, even when they do not parse
+        shown["from_swck"] = "(SWCK resources: not shown)"
     try:
         if params.get("from_swck") is not None:
             from ..k8s.manifest import load_definitions
@@ -169,7 +172,7 @@ def run_cluster_module(module_name):
                                             validate=False)
             raw = swck.overlay(mapped, raw)
             result["swck_report"] = swck.report_lines(report)
-            shown["from_swck"] = "(%d SWCK resource(s); see swck_report)" % len(docs)
+            shown["from_swck"] = "(%d SWCK resource(s): not shown; see swck_report)" % len(docs)
         if module_name in ENABLES:
             section = dict(raw.get(ENABLES[module_name]) or {})
             if section.get("enabled") is False:

@@ -49,9 +49,16 @@ NON_SCHEMA_FILES = frozenset([
     "metadata-service-mapping.yaml", "ui-initialized-templates",
 ])
 
-# Env names whose plain value is a credential.
-_CREDENTIAL_ENV = re.compile(r"(?:^|_)(?:PASSWORD|PASSWD|PWD|PASS|TOKEN|ACLTOKEN|SECRET|SECRETKEY|ACCESSKEY|"
-                             r"API_KEY|APIKEY|CREDENTIALS?)(?:_|$)")
+# Env names whose plain value is a credential: anywhere in the name, any case (SW_ES_PASSWORD,
+# MYPASSWORD, sw_es_password), plus OAP's authentication tokens (SW_AUTHENTICATION,
+# SW_CLUSTER_ETCD_AUTHENTICATION) and access keys (SW_RECEIVER_AWS_FIREHOSE_ACCESS_KEY).
+_CREDENTIAL_ENV = re.compile(r"PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|CREDENTIAL|AUTHENTICATION|ACCESS_?KEY|"
+                             r"API_?KEY|PRIVATE_?KEY|(?:^|_)PASS(?:_|$)|(?:^|_)PWD(?:_|$)", re.IGNORECASE)
+
+
+def is_credential_env(name):
+    """Whether an env name looks like it holds a credential (its plain value is refused)."""
+    return isinstance(name, str) and bool(_CREDENTIAL_ENV.search(name))
 _CONFIG_PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 _CONFIGMAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 _ADDRESS = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?$")
@@ -884,7 +891,7 @@ def _check_env(spec, path, env, problems):
         if text == "":
             problems.add(here, "must not be empty (Kubernetes drops empty values; OAP disables a module with '-')")
             continue
-        if _CREDENTIAL_ENV.search(name):
+        if is_credential_env(name):
             problems.add(here, "a plain value for a credential is not accepted: put it in a Secret and use "
                                "{secret: NAME, key: KEY}")
 

@@ -97,8 +97,6 @@ _SATELLITE_FINDER_ENV = frozenset([
 _STORAGE_KINDS = {"banyandb": "banyandb", "elasticsearch": "elasticsearch", "mysql": "mysql",
                   "postgresql": "postgresql"}
 
-_CREDENTIAL_NAME = re.compile(r"(?:^|_)(?:PASSWORD|PASSWD|PWD|PASS|TOKEN|ACLTOKEN|SECRET|SECRETKEY|ACCESSKEY|"
-                              r"API_KEY|APIKEY|CREDENTIALS?)(?:_|$)")
 _URL_USERINFO = re.compile(r"(://)([^/@\s]*)@")
 _CREDENTIAL_PARAM = re.compile(r"(?i)(?:^|[?&;])(?:user|username|password|passwd|pwd|token|secret)=[^&;]*")
 _CREDENTIAL_PARAM_NAME = re.compile(r"(?i)^(?:user|username|password|passwd|pwd|token|secret)=")
@@ -110,8 +108,8 @@ _NS_REGEX = re.compile(r"^\^(?:\(([a-z0-9|-]+)\)|([a-z0-9-]+))\$$")
 
 
 def is_credential_env(name):
-    """Whether an env name looks like a credential (the same rule as the spec's plain-value check)."""
-    return isinstance(name, str) and bool(_CREDENTIAL_NAME.search(name))
+    """Whether an env name looks like a credential (the spec's own rule)."""
+    return cluster_spec.is_credential_env(name)
 
 
 def _value_has_credentials(text):
