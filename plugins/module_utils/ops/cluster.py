@@ -251,6 +251,39 @@ def expected_spec(spec, modules):
     return out
 
 
+def _own_volumes(client, spec, module):
+    """The PersistentVolumeClaims of this module's own StatefulSets (``<template>-<statefulset>-<ordinal>``).
+
+    Only claims the StatefulSets that are members of this ApplySet made: a claim that merely
+    carries similar labels (made by hand, or by another cluster) is never selected.
+    """
+    ns = spec["namespace"]
+    set_id = applyset.applyset_id(applyset.parent_name(applyset_name(spec, module)), ns)
+    sets = client.list(client.resource("apps/v1", "StatefulSet"), ns, label_selector=manifest.member_selector(set_id))
+    patterns = []
+    for sts in sets:
+        if manifest.ownership(sts, set_id, spec["name"], legacy_ok=False)[0] != manifest.OURS:
+            continue
+        for template in (sts.get("spec") or {}).get("volumeClaimTemplates") or []:
+            prefix = "%s-%s-" % (template["metadata"]["name"], sts["metadata"]["name"])
+            patterns.append((prefix, sts))
+    selector = None
+    if not patterns:
+        # The StatefulSets are gone already (an earlier teardown without delete_volumes): their
+        # claims outlive them.  Fall back to the names this spec's StatefulSets have, and to the
+        # selector labels the StatefulSet controller copies onto every claim it makes.
+        selector = "%s=%s,%s=banyandb" % (names.INSTANCE_LABEL, spec["name"], names.COMPONENT_LABEL)
+        patterns = [("data-%s-" % names.banyandb(spec, role), None) for role in ("standalone", "liaison", "data")]
+    out = []
+    for claim in client.list(client.resource("v1", "PersistentVolumeClaim"), ns, label_selector=selector):
+        name = claim["metadata"]["name"]
+        for prefix, _sts in patterns:
+            if name.startswith(prefix) and name[len(prefix):].isdigit():
+                out.append(claim)
+                break
+    return out
+
+
 def teardown(client, spec, module="cluster", check_mode=False, delete_volumes=False, delete_namespace=False,
              wait=True, wait_timeout=300, diff=False):
     """Delete everything ``module`` owns for the cluster; PVCs of BanyanDB only with ``delete_volumes``.
@@ -264,8 +297,7 @@ def teardown(client, spec, module="cluster", check_mode=False, delete_volumes=Fa
         # First, so they are reported before a deleted namespace takes them along; a volume still in
         # use is kept by its protection finalizer until BanyanDB's pods are gone.
         pvc = client.resource("v1", "PersistentVolumeClaim")
-        selector = "%s=%s,%s=banyandb" % (names.INSTANCE_LABEL, spec["name"], names.COMPONENT_LABEL)
-        for claim in client.list(pvc, spec["namespace"], label_selector=selector):
+        for claim in _own_volumes(client, spec, module):
             meta = claim["metadata"]
             gone = client.delete(pvc, meta["namespace"], meta["name"], uid=meta.get("uid"), dry_run=check_mode)
             volumes.append((claim, "deleted" if gone else "absent"))
