@@ -545,6 +545,18 @@ def test_missing_secrets_are_refused_before_any_write(playbook, control_plane, n
     assert "os-creds" not in refused["msg"]
 
 
+def test_missing_secrets_in_a_new_namespace_are_refused_before_any_write(playbook, control_plane, fresh_ns, audit):
+    """create_namespace does not skip the check: the namespace would be written, then the pods never start."""
+    task = cluster_task("needs", fresh_ns, create_namespace=True, ui={"users_secret": {"name": "horizon-users"}})
+    audit.start()
+    for check in (True, False):
+        refused = playbook.run([task], check=check, expect_rc=2)[0]
+        assert "ui.users_secret.name: Secret horizon-users does not exist in namespace %s" % fresh_ns \
+            in refused["msg"]
+    assert writes(audit) == []
+    assert get(control_plane, "/api/v1/namespaces/" + fresh_ns) is None
+
+
 def test_check_mode_teardown_and_prune_delete_nothing(playbook, control_plane, namespace):
     playbook.run([cluster_task("dry", namespace, satellite={"enabled": True})])
     before = sorted(o["metadata"]["name"] for o in items(control_plane, "/apis/apps/v1/namespaces/%s/deployments"

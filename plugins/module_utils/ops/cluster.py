@@ -114,8 +114,9 @@ def reconcile(client, spec, module="cluster", check_mode=False, prune=True, wait
             raise SpecError("namespace", "namespace %s does not exist (set create_namespace: true to create it)"
                             % spec["namespace"])
     plan = build_plan(spec, ctx, module, ns_obj)
-    if ns_obj is None or client.read(client.resource("v1", "Namespace"), None, spec["namespace"]) is not None:
-        check_secret_references(client, spec, plan)
+    # Also when the namespace is new: a Secret the pods need cannot be there yet, and without it
+    # they never start (the deploy would stall at a gate after writing the namespace and more).
+    check_secret_references(client, spec, plan)
     engine = Engine(client, check_mode=check_mode, force_conflicts=force_conflicts, adopt=adopt)
     record = {SPEC_KEY: json.dumps(spec, sort_keys=True, separators=(",", ":")), SPEC_MODULE_KEY: module}
     result = engine.apply(plan, spec["name"], namespace=spec["namespace"], prune=prune,
@@ -192,7 +193,10 @@ def check_secret_references(client, spec, plan):
     """
     res = client.resource("v1", "Secret")
     problems = []
+    planned = set(obj["metadata"]["name"] for obj in plan.objects() if obj.get("kind") == "Secret")
     for name, use in sorted(secret_uses(plan).items()):
+        if name in planned:
+            continue  # the plan writes it itself, before the pods that read it
         live = client.read(res, spec["namespace"], name)
         fields = _spec_fields_naming(spec, name) or ["(the spec)"]
         if live is None:
