@@ -101,7 +101,7 @@ def load_definitions(definitions, field="definitions"):
         except ImportError:  # pragma: no cover
             raise SpecError(field, "PyYAML is required to parse YAML text")
         try:
-            docs = [d for d in yaml.safe_load_all(definitions) if d is not None]
+            docs = [d for d in yaml.load_all(definitions, Loader=_strict_loader()) if d is not None]
         except yaml.YAMLError as exc:
             raise SpecError(field, "is not valid YAML: %s" % yaml_error_text(exc))
     elif isinstance(definitions, dict):
@@ -119,6 +119,42 @@ def load_definitions(definitions, field="definitions"):
         else:
             out.append((path, doc))
     return out
+
+
+_STRICT_LOADER = []
+
+
+def _strict_loader():
+    """A SafeLoader that refuses a mapping key given twice (kubectl does too; YAML says keys are unique).
+
+    PyYAML would silently keep the last value, so a typo'd copy of ``env`` or ``replicas`` goes unseen.
+    """
+    if not _STRICT_LOADER:
+        import yaml
+
+        class StrictLoader(yaml.SafeLoader):  # pylint: disable=too-many-ancestors
+            def construct_mapping(self, node, deep=False):
+                seen = set()
+                for key_node, _value_node in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":
+                        continue
+                    key = self.construct_object(key_node, deep=deep)
+                    try:
+                        duplicate = key in seen
+                    except TypeError:
+                        duplicate = False  # an unhashable key: the base constructor reports it
+                    if duplicate:
+                        raise yaml.constructor.ConstructorError(
+                            "while constructing a mapping", node.start_mark,
+                            "found duplicate key %r" % (key,), key_node.start_mark)
+                    try:
+                        seen.add(key)
+                    except TypeError:
+                        pass
+                return super().construct_mapping(node, deep=deep)
+
+        _STRICT_LOADER.append(StrictLoader)
+    return _STRICT_LOADER[0]
 
 
 def yaml_error_text(exc):

@@ -41,6 +41,17 @@ def test_load_rejects_bad_yaml_and_types():
         manifest.load_definitions(42)
 
 
+def test_load_refuses_a_key_given_twice():
+    text = "kind: ConfigMap\nmetadata:\n  name: a\ndata:\n  x: '1'\n  x: '2'\n"
+    with pytest.raises(SpecError, match=r"definitions: is not valid YAML: found duplicate key 'x' at line 6"):
+        manifest.load_definitions(text)
+    # a merge key is not a duplicate: the explicit key overrides the merged one, as YAML says
+    merged = "base: &b {x: 1, y: 2}\nderived:\n  <<: *b\n  x: 3\n"
+    assert manifest.load_definitions(merged)[0][1]["derived"] == {"x": 3, "y": 2}
+    # the same key in different mappings and documents is fine
+    assert len(manifest.load_definitions("a: {x: 1}\nb: {x: 1}\n---\na: 2\n")) == 2
+
+
 @pytest.mark.parametrize("mutate, field, fragment", [
     (lambda o: o.pop("apiVersion"), "definitions[0].apiVersion", "not a valid apiVersion"),
     (lambda o: o.update(apiVersion="Apps/V1"), "definitions[0].apiVersion", "not a valid apiVersion"),
