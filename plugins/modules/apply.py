@@ -310,10 +310,13 @@ def main():
         shown["definitions"] = masked_definitions(definitions) if p["definitions"] is not None else None
         if p["src"]:
             try:
-                with open(p["src"], "r") as handle:
+                with open(p["src"], "r", encoding="utf-8") as handle:
                     text = handle.read()
             except (IOError, OSError) as exc:
                 raise SwckError("src: cannot read %s: %s" % (p["src"], exc))
+            except UnicodeDecodeError as exc:
+                raise SwckError("src: %s is not UTF-8 text (byte %d): give a YAML or JSON manifest"
+                                % (p["src"], exc.start))
             from_src = load_definitions(text, field="src")
             protect_secrets(module, from_src)
             definitions += from_src

@@ -120,6 +120,19 @@ def test_apply_module_from_src_file_with_module_defaults(playbook, namespace, tm
     assert run[1]["ready_nodes"] == 3
 
 
+def test_apply_module_src_that_is_not_a_manifest(playbook, namespace, tmp_path, audit):
+    binary = tmp_path / "image.bin"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00")
+    audit.start()
+    failed = playbook.run([{"skywalking.swck.apply": {"instance": "bin-" + namespace, "src": str(binary)}}],
+                          expect_rc=2)[0]
+    assert failed["msg"] == "src: %s is not UTF-8 text (byte 0): give a YAML or JSON manifest" % binary
+    missing = playbook.run([{"skywalking.swck.apply": {"instance": "bin-" + namespace,
+                                                       "src": str(tmp_path / "nope.yaml")}}], expect_rc=2)[0]
+    assert missing["msg"].startswith("src: cannot read %s:" % (tmp_path / "nope.yaml"))
+    assert audit.writes() == []
+
+
 def test_cluster_info_module(playbook, control_plane, audit, kube_version):
     audit.start()
     run = playbook.run([{"skywalking.swck.cluster_info": {}}])
