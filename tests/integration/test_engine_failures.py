@@ -118,6 +118,24 @@ def test_a_deterministic_server_error_is_sent_once(client, namespace, audit):
     assert len(patches) == 1, [e["requestURI"] for e in patches]
 
 
+def test_an_object_too_large_for_etcd_is_named(client, namespace):
+    """A dry run passes (nothing reaches etcd); the real write is refused by etcd: the error names the object."""
+    group = "big-%s.example.com" % namespace
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "blobs." + group},
+           "spec": {"group": group, "scope": "Namespaced", "names": {"plural": "blobs", "kind": "Blob"},
+                    "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                        "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}
+    blob = {"apiVersion": group + "/v1", "kind": "Blob", "metadata": {"name": "huge", "namespace": namespace},
+            "data": "x" * (2 * 1024 * 1024)}
+    Engine(client).apply([crd], "big-crd")
+    with pytest.raises(SwckError) as info:
+        Engine(client).apply([blob], "big", namespace=namespace)
+    assert info.value.msg.startswith("definitions[0] (Blob %s/huge): " % namespace), info.value.msg
+    assert ": 500 " in info.value.msg and ("larger than max" in info.value.msg or "too large" in info.value.msg)
+    Engine(client).delete([crd], "big-crd")
+
+
 def test_a_built_in_kind_the_server_does_not_serve_is_reported(client, namespace, monkeypatch):
     fake = Resource("example.com/v9", "Gizmo", "gizmos", True)
     monkeypatch.setitem(client_module._STATIC, ("example.com/v9", "Gizmo"), fake)

@@ -687,6 +687,9 @@ class Engine(object):
             if err.status in (400, 422):
                 raise SwckError("%s (%s): rejected by the API server: %s" % (p.source, p.ref, err.api_message),
                                 status=err.status, causes=err.causes)
+            # any other answer (403, 413, a 500 for an object too large for etcd): name the object too
+            err.msg = "%s (%s): %s" % (p.source, p.ref, err.msg)
+            err.args = (err.msg,)
             raise
         if not dry_run:
             with self._lock:
