@@ -364,3 +364,26 @@ def test_check_mode_never_deletes(client, control_plane, namespace):
     time.sleep(0.5)
     assert get(control_plane, base + "/keep") is not None
     assert get(control_plane, base + "/stale") is not None, "a dry-run delete must not delete"
+
+
+def test_a_run_that_only_updates_the_applyset_record_reports_changed(client, control_plane, namespace, audit):
+    """changed=false promises zero writes: a write to the ApplySet parent alone is a change too."""
+    objects = [cm("recorded", namespace)]
+    parent = "/api/v1/namespaces/%s/configmaps/%s" % (namespace, applyset.parent_name("rec"))
+    assert Engine(client).apply(objects, "rec", namespace=namespace, inventory_data={"note": "1"}).changed
+    audit.start()
+    preview = Engine(client, check_mode=True).apply(objects, "rec", namespace=namespace, inventory_data={"note": "2"})
+    assert preview.changed and preview.counts() == {"unchanged": 1}
+    assert real_writes(audit) == []
+    updated = Engine(client).apply(objects, "rec", namespace=namespace, inventory_data={"note": "2"})
+    assert updated.changed and updated.counts() == {"unchanged": 1}
+    assert [e["objectRef"]["name"] for e in real_writes(audit)] == [applyset.parent_name("rec")]
+    assert get(control_plane, parent)["data"]["note"] == "2"
+    audit.start()
+    again = Engine(client).apply(objects, "rec", namespace=namespace, inventory_data={"note": "2"})
+    assert not again.changed and writes(audit) == []
+    # a teardown whose objects are already gone still deletes the parent: that is a change
+    control_plane.request("DELETE", "/api/v1/namespaces/%s/configmaps/recorded" % namespace)
+    gone = Engine(client).delete(None, "rec", namespace=namespace, delete_all=True)
+    assert gone.changed and get(control_plane, parent) is None
+    assert not Engine(client).delete(None, "rec", namespace=namespace, delete_all=True).changed

@@ -108,10 +108,12 @@ class Result(object):
         self.held = []  # {"object", "fields", "managers"}
         self.stages = []  # {"name", "objects", "changed", "gate", "gate_state", "apply_seconds", "gate_seconds"}
         self.live = []  # the planned objects as the server last showed them (not returned to users)
+        self.record_changed = False  # the ApplySet parent (inventory, recorded data) was (or would be) written
 
     @property
     def changed(self):
-        return any(o["action"] in CHANGING_ACTIONS for o in self.objects)
+        """Whether anything was written (or would be, in check mode): an object or the ApplySet parent."""
+        return self.record_changed or any(o["action"] in CHANGING_ACTIONS for o in self.objects)
 
     def counts(self):
         out = {}
@@ -813,6 +815,7 @@ class Engine(object):
             namespaces |= inv.namespaces
         elif inv.records(kinds, namespaces, data):
             return
+        self.result.record_changed = True
         if self.check_mode:
             return
         if inv.namespace in getattr(self, "_creating_ns", set()) and not any(
@@ -981,11 +984,14 @@ class Engine(object):
     def _forget_inventory(self, listed, done):
         """After deleting everything: drop the parent, or record what is left (protected kinds)."""
         inv = self.inventory
-        if inv.live is None or self.check_mode:
+        if inv.live is None:
             return
         left = [o for o in listed if done.get(manifest.identity(o), (SKIPPED,))[0] not in (DELETED, ABSENT)]
         res = self.client.resource(applyset.PARENT_API_VERSION, applyset.PARENT_KIND)
         if not left:
+            self.result.record_changed = True
+            if self.check_mode:
+                return
             if self.client.delete(res, inv.namespace, inv.name, uid=inv.live["metadata"].get("uid")):
                 self.writes += 1
             return
