@@ -25,7 +25,7 @@ description:
     comes from. Inputs that cannot be one cluster fail with an error naming the document and field (a
     second OAPServer (or UI, BanyanDB, Satellite, Fetcher, EventExporter), documents of several namespaces,
     a missing Storage, incompatible versions (BanyanDB or the booster UI for the OAP line), a Satellite for
-    another OAPServer).
+    another OAPServer, an OAP version this collection does not deploy unless O(version) is given).
   - See docs/swck-migration.md in the collection for the table of SWCK fields and spec options.
 positional: _input
 options:
@@ -49,6 +49,13 @@ options:
     description:
       - Name of the Secret the spec references for plaintext credentials found in the documents; default
         C(<name>-swck-credentials). Create it before applying the spec.
+    type: str
+  version:
+    description:
+      - The OAP version of the cluster, over the OAPServer's C(spec.version).
+      - Required when the OAPServer runs a version this collection does not deploy (for example C(9.5.0)).
+        Moving to another version is an upgrade (OAP's init Job migrates the storage schema), never made
+        silently. Read SkyWalking's upgrade notes first.
     type: str
 notes:
   - The result is a plain mapping; combine it with other options with P(ansible.builtin.combine#filter)
@@ -130,15 +137,16 @@ from ansible_collections.skywalking.swck.plugins.module_utils.k8s.manifest impor
 from ansible_collections.skywalking.swck.plugins.module_utils.skywalking import swck
 
 
-def from_swck(data, name=None, namespace=None, credentials_secret=None):
+def from_swck(data, name=None, namespace=None, credentials_secret=None, version=None):
     """``yaml_text | skywalking.swck.from_swck(...)`` -> ``{"spec": ..., "report": [...]}``."""
-    for option, value in (("name", name), ("namespace", namespace), ("credentials_secret", credentials_secret)):
+    for option, value in (("name", name), ("namespace", namespace), ("credentials_secret", credentials_secret),
+                          ("version", version)):
         if value is not None and not isinstance(value, str):
             raise AnsibleFilterError("%s: must be a string" % option)
     try:
         documents = [obj for _where, obj in load_definitions(data, "_input")]
         spec, report = swck.from_swck(documents, name=name or None, namespace=namespace or None,
-                                      credentials_secret=credentials_secret or None)
+                                      credentials_secret=credentials_secret or None, version=version or None)
     except SpecError as exc:
         raise AnsibleFilterError(str(exc))
     return {"spec": spec, "report": report}

@@ -169,7 +169,7 @@ def run_cluster_module(module_name):
 
             docs = [obj for _src, obj in load_definitions(params["from_swck"], field="from_swck")]
             mapped, report = swck.from_swck(docs, name=raw.get("name"), namespace=raw.get("namespace"),
-                                            validate=False)
+                                            validate=False, version=raw.get("version"))
             raw = swck.overlay(mapped, raw)
             result["swck_report"] = swck.report_lines(report)
             shown["from_swck"] = "(%d SWCK resource(s): not shown; see swck_report)" % len(docs)

@@ -245,7 +245,8 @@ def _same_line(a, b):
 class _Migration(object):
     """The state of one :func:`from_swck` call."""
 
-    def __init__(self, name, namespace, credentials_secret):
+    def __init__(self, name, namespace, credentials_secret, version=None):
+        self.version = version       # the OAP version the caller sets explicitly (wins over the documents')
         self.raw = {}
         self.report = []
         self.order = []
@@ -607,10 +608,15 @@ class _Migration(object):
             try:
                 line, _full = versions.resolve_oap(version)
             except versions.VersionError as exc:
-                self.not_mapped(doc, "spec.version", "%s; the spec's default (OAP %s) applies unless you set "
-                                                     "version: moving to it is an upgrade (OAP's init Job migrates "
-                                                     "the schema; read SkyWalking's upgrade notes first)" % (
-                                                         exc, versions.LINES[versions.CURRENT].oap_version))
+                if self.version is None:
+                    # Never a silent upgrade: another OAP version migrates the storage schema
+                    raise SpecError("%s spec.version" % doc.label, "%s. Set "
+                                    "version to the supported OAP version to move to (e.g. %s): that is an upgrade, "
+                                    "OAP's init Job migrates the schema; read SkyWalking's upgrade notes first" % (
+                                        exc, versions.LINES[versions.CURRENT].oap_version))
+                self.not_mapped(doc, "spec.version", "%s; version %s (given) applies: moving to it is an upgrade "
+                                                     "(OAP's init Job migrates the schema; read SkyWalking's upgrade "
+                                                     "notes first)" % (exc, self.version))
             else:
                 self.oap_version = str(version)
                 self.oap_line = line
@@ -1640,7 +1646,7 @@ def _validate(migration):
         entry["text"] = "%s: warning: %s" % (where, text[len(field):].lstrip(": ")) if doc else "warning: %s" % text
 
 
-def from_swck(documents, name=None, namespace=None, credentials_secret=None, validate=True):
+def from_swck(documents, name=None, namespace=None, credentials_secret=None, validate=True, version=None):
     """Map SWCK custom resources onto the cluster spec: ``(raw_spec, report)``.
 
     ``documents``: parsed objects (a list, one object, or ``List`` objects); objects of other API
@@ -1664,9 +1670,12 @@ def from_swck(documents, name=None, namespace=None, credentials_secret=None, val
     SpecError ``Kind/name field: problem`` for inputs that cannot be one cluster: a second
     OAPServer (or UI, BanyanDB, Satellite, Fetcher, EventExporter), documents of several
     namespaces, a Storage reference to a missing document, an unsupported storage, incompatible
-    versions (BanyanDB or the booster UI for the OAP line), a Satellite for another OAPServer.
+    versions (BanyanDB or the booster UI for the OAP line), a Satellite for another OAPServer, an
+    OAPServer version this collection does not deploy unless ``version`` (the OAP version the caller
+    sets explicitly, which wins over the documents') is given: another version is an upgrade with a
+    schema migration, never made silently.
     """
-    migration = _Migration(name, namespace, credentials_secret)
+    migration = _Migration(name, namespace, credentials_secret, version)
     migration.collect(documents)
     migration.oap = migration.single("OAPServer", "migrate each OAPServer to its own cluster spec (oap.mode: split "
                                                   "runs receivers and aggregators in one)")
@@ -1676,6 +1685,8 @@ def from_swck(documents, name=None, namespace=None, credentials_secret=None, val
     if migration.oap_name is None:
         migration.oap_name = migration.raw["name"]
     migration.map_oap()
+    if version is not None:
+        migration.raw["version"] = version
     oap_envs = []
     if migration.oap is not None:
         oap_envs = migration.env_list(migration.oap, "spec.config", migration.oap.spec.get("config"))

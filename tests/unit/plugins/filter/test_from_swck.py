@@ -173,4 +173,4 @@ def test_documentation_blocks_are_yaml(block):
     assert parsed
     if block == "DOCUMENTATION":
         assert parsed["name"] == "from_swck"
-        assert set(parsed["options"]) == {"_input", "name", "namespace", "credentials_secret"}
+        assert set(parsed["options"]) == {"_input", "name", "namespace", "credentials_secret", "version"}

@@ -394,7 +394,7 @@ def _covers(entry_field, leaf):
 def test_no_field_is_dropped_silently(text):
     """Every leaf of every SWCK document's spec has a report entry (mapped, not mapped, ...)."""
     documents = docs(text)
-    _raw, report = swck.from_swck(documents, namespace="apm")
+    _raw, report = swck.from_swck(documents, namespace="apm", version="11.0.0" if text is OLD_SAMPLE else None)
     for obj in documents:
         label = "%s/%s" % (obj["kind"], obj["metadata"]["name"])
         entries = [e for e in report if e["document"] == label]
@@ -735,19 +735,27 @@ def test_swcks_sample_field_enable_dynamic_configuration_is_unknown():
 # --------------------------------------------------------------------------- versions, UI, telemetry
 
 
-def test_unsupported_oap_version_is_reported_and_the_default_applies():
-    raw, report = swck.from_swck(docs(OLD_SAMPLE), namespace="skywalking")
-    assert "version" not in raw and "images" not in raw
-    assert "not supported" in one(report, "OAPServer/default", "spec.version", swck.NOT_MAPPED)["message"]
+def test_unsupported_oap_version_is_refused_unless_a_version_is_given():
+    # never a silent upgrade: another OAP version migrates the storage schema
+    with pytest.raises(SpecError, match=r"^OAPServer/default spec.version: .*not supported.*Set version to the "
+                                        r"supported OAP version to move to"):
+        swck.from_swck(docs(OLD_SAMPLE), namespace="skywalking")
+    for unsupported in ("9.0.0", "latest", "8.8.1"):
+        with pytest.raises(SpecError, match="OAPServer/sw spec.version"):
+            swck.from_swck([oap(version=unsupported)])
+    raw, report = swck.from_swck(docs(OLD_SAMPLE), namespace="skywalking", version="11.0.0")
+    assert raw["version"] == "11.0.0" and "images" not in raw
+    message = one(report, "OAPServer/default", "spec.version", swck.NOT_MAPPED)["message"]
+    assert "not supported" in message and "version 11.0.0 (given) applies" in message
     assert "0.x" in one(report, "UI/default", "spec.version", swck.NOT_MAPPED)["message"]
     spec, _warnings = normalized(raw)
-    assert spec["version"].startswith("11.0") and spec["ui"]["ingress"]["host"] == "demo.ui.skywalking"
+    assert spec["version"] == "11.0.0" and spec["ui"]["ingress"]["host"] == "demo.ui.skywalking"
 
 
 def test_booster_ui_without_a_mapped_oap_version_is_not_mapped():
     documents = docs(OLD_SAMPLE)
     documents[1]["spec"]["kind"] = "booster"
-    raw, report = swck.from_swck(documents, namespace="skywalking")
+    raw, report = swck.from_swck(documents, namespace="skywalking", version="11.0.0")
     assert "flavour" not in raw["ui"]
     one(report, "UI/default", "spec.kind", swck.NOT_MAPPED)
     normalized(raw)
