@@ -37,6 +37,8 @@ options:
       - 'OAP version: a release line (V(11.0), V(10.4)) for its default patch release, or a full version (V(11.0.0)).'
       - 'Supported lines: 11.0.x (current) and 10.4.x (previous).'
       - 'It selects the BanyanDB line (11.0: 0.11.x; 10.4: 0.10.x), the UI flavours and the env names OAP reads.'
+      - 'A full version is the image tag: a suffix (V(11.0.0-rc1)) is kept, a leading V(v) is dropped with a warning
+        (V(v11.0.0) is V(11.0.0)); V(latest) and build metadata (C(+...)) are refused.'
     type: str
     default: 11.0.0
   labels:
@@ -83,6 +85,7 @@ options:
         description:
           - 'Registry (and path) to pull the default images from instead of Docker Hub, e.g. V(registry.example.com/mirror):
             gives C(registry.example.com/mirror/apache/...).'
+          - No scheme (not V(https://registry.example.com)).
         type: str
       pull_policy:
         description:
@@ -163,7 +166,8 @@ options:
             default: standalone
           version:
             description:
-              - BanyanDB version (must be of the line the OAP version accepts).
+              - 'BanyanDB version: MAJOR.MINOR.PATCH (the image tag; a leading V(v) is dropped with a warning) of
+                the line the OAP version accepts.'
               - 'Default: the OAP line''s BanyanDB (11.0: 0.11.0, 10.4: 0.10.3).'
             type: str
           liaison:

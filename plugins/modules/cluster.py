@@ -51,6 +51,8 @@ options:
       - 'OAP version: a release line (V(11.0), V(10.4)) for its default patch release, or a full version (V(11.0.0)).'
       - 'Supported lines: 11.0.x (current) and 10.4.x (previous).'
       - 'It selects the BanyanDB line (11.0: 0.11.x; 10.4: 0.10.x), the UI flavours and the env names OAP reads.'
+      - 'A full version is the image tag: a suffix (V(11.0.0-rc1)) is kept, a leading V(v) is dropped with a warning
+        (V(v11.0.0) is V(11.0.0)); V(latest) and build metadata (C(+...)) are refused.'
     type: str
     default: 11.0.0
   labels:
@@ -97,6 +99,7 @@ options:
         description:
           - 'Registry (and path) to pull the default images from instead of Docker Hub, e.g. V(registry.example.com/mirror):
             gives C(registry.example.com/mirror/apache/...).'
+          - No scheme (not V(https://registry.example.com)).
         type: str
       pull_policy:
         description:
@@ -191,6 +194,9 @@ options:
           - 'A plain value for a name that looks like a credential (C(*PASSWORD*), C(*TOKEN*), C(*SECRET*), ...) is
             refused: put it in a Secret and reference it.'
           - These override the collection's own values for the same name.
+          - One variable (C(NAME=value)) must stay below 128 KiB (Linux starts no process with a longer one); the
+            whole spec, with env, config files and dynamic configuration, is recorded in a ConfigMap and may be at
+            most 800 KiB as compact JSON.
         type: dict
         default: {}
       config_files:
@@ -201,6 +207,8 @@ options:
             component-libraries.yml, endpoint-name-grouping.yml, gateways.yml, log4j2.xml, metadata-service-mapping.yaml,
             service-apdex-threshold.yml, trace-sampling-policy-settings.yml, ui-initialized-templates) also give a
             new init Job.
+          - 'Each file is a key of a ConfigMap (the path with C(/) as C(__)): at most 253 characters; the files together
+            count towards the spec''s 800 KiB (see O(oap.env)).'
         type: dict
         default: {}
       dynamic_config:
@@ -221,6 +229,8 @@ options:
           values:
             description:
               - Keys and values, e.g. C(core.default.apdexThreshold), C(alarm.default.alarm-settings), C(agent-analyzer.default.slowDBAccessThreshold).
+              - Keys are ConfigMap keys (letters, digits, C(-), C(_), C(.); at most 253 characters); the values count
+                towards the spec's 800 KiB (see O(oap.env)).
             type: dict
             default: {}
       resources:
@@ -433,7 +443,8 @@ options:
             default: {}
           load_balancer_source_ranges:
             description:
-              - Client CIDRs a V(LoadBalancer) Service accepts.
+              - 'Client CIDRs a V(LoadBalancer) Service accepts: network addresses with a prefix length (V(10.0.0.0/8);
+                V(10.0.0.1/8) has host bits set and is refused).'
             type: list
             elements: str
             default: []
@@ -522,7 +533,8 @@ options:
             default: standalone
           version:
             description:
-              - BanyanDB version (must be of the line the OAP version accepts).
+              - 'BanyanDB version: MAJOR.MINOR.PATCH (the image tag; a leading V(v) is dropped with a warning) of
+                the line the OAP version accepts.'
               - 'Default: the OAP line''s BanyanDB (11.0: 0.11.0, 10.4: 0.10.3).'
             type: str
           liaison:
@@ -681,7 +693,7 @@ options:
           - horizon
       version:
         description:
-          - UI version.
+          - 'UI version: MAJOR.MINOR.PATCH (the image tag; a leading V(v) is dropped with a warning).'
           - 'Default: Horizon 0.7.0; booster: the OAP version.'
         type: str
       replicas:
@@ -733,6 +745,9 @@ options:
           - 'A plain value for a name that looks like a credential (C(*PASSWORD*), C(*TOKEN*), C(*SECRET*), ...) is
             refused: put it in a Secret and reference it.'
           - These override the collection's own values for the same name.
+          - One variable (C(NAME=value)) must stay below 128 KiB (Linux starts no process with a longer one); the
+            whole spec, with env, config files and dynamic configuration, is recorded in a ConfigMap and may be at
+            most 800 KiB as compact JSON.
         type: dict
         default: {}
       users_secret:
@@ -780,7 +795,8 @@ options:
             default: {}
           load_balancer_source_ranges:
             description:
-              - Client CIDRs a V(LoadBalancer) Service accepts.
+              - 'Client CIDRs a V(LoadBalancer) Service accepts: network addresses with a prefix length (V(10.0.0.0/8);
+                V(10.0.0.1/8) has host bits set and is refused).'
             type: list
             elements: str
             default: []
@@ -796,7 +812,7 @@ options:
             default: false
           host:
             description:
-              - Host name.
+              - 'Host name: a DNS name, optionally a wildcard (V(*.example.com)); not an IP address.'
             type: str
           class_name:
             description:
@@ -855,7 +871,7 @@ options:
         default: false
       version:
         description:
-          - Satellite version.
+          - 'Satellite version: MAJOR.MINOR.PATCH (a leading V(v) is dropped with a warning; the image tag gets it).'
           - 'Default: 1.3.0.'
         type: str
       replicas:
@@ -907,6 +923,9 @@ options:
           - 'A plain value for a name that looks like a credential (C(*PASSWORD*), C(*TOKEN*), C(*SECRET*), ...) is
             refused: put it in a Secret and reference it.'
           - These override the collection's own values for the same name.
+          - One variable (C(NAME=value)) must stay below 128 KiB (Linux starts no process with a longer one); the
+            whole spec, with env, config files and dynamic configuration, is recorded in a ConfigMap and may be at
+            most 800 KiB as compact JSON.
         type: dict
         default: {}
       service:
@@ -930,7 +949,8 @@ options:
             default: {}
           load_balancer_source_ranges:
             description:
-              - Client CIDRs a V(LoadBalancer) Service accepts.
+              - 'Client CIDRs a V(LoadBalancer) Service accepts: network addresses with a prefix length (V(10.0.0.0/8);
+                V(10.0.0.1/8) has host bits set and is refused).'
             type: list
             elements: str
             default: []

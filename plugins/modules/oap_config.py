@@ -43,6 +43,8 @@ options:
       - 'OAP version: a release line (V(11.0), V(10.4)) for its default patch release, or a full version (V(11.0.0)).'
       - 'Supported lines: 11.0.x (current) and 10.4.x (previous).'
       - 'It selects the BanyanDB line (11.0: 0.11.x; 10.4: 0.10.x), the UI flavours and the env names OAP reads.'
+      - 'A full version is the image tag: a suffix (V(11.0.0-rc1)) is kept, a leading V(v) is dropped with a warning
+        (V(v11.0.0) is V(11.0.0)); V(latest) and build metadata (C(+...)) are refused.'
     type: str
     default: 11.0.0
   labels:
@@ -68,6 +70,9 @@ options:
           - 'A plain value for a name that looks like a credential (C(*PASSWORD*), C(*TOKEN*), C(*SECRET*), ...) is
             refused: put it in a Secret and reference it.'
           - These override the collection's own values for the same name.
+          - One variable (C(NAME=value)) must stay below 128 KiB (Linux starts no process with a longer one); the
+            whole spec, with env, config files and dynamic configuration, is recorded in a ConfigMap and may be at
+            most 800 KiB as compact JSON.
         type: dict
         default: {}
       config_files:
@@ -78,6 +83,8 @@ options:
             component-libraries.yml, endpoint-name-grouping.yml, gateways.yml, log4j2.xml, metadata-service-mapping.yaml,
             service-apdex-threshold.yml, trace-sampling-policy-settings.yml, ui-initialized-templates) also give a
             new init Job.
+          - 'Each file is a key of a ConfigMap (the path with C(/) as C(__)): at most 253 characters; the files together
+            count towards the spec''s 800 KiB (see O(oap.env)).'
         type: dict
         default: {}
   # END GENERATED SPEC OPTIONS

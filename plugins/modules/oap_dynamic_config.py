@@ -38,6 +38,8 @@ options:
       - 'OAP version: a release line (V(11.0), V(10.4)) for its default patch release, or a full version (V(11.0.0)).'
       - 'Supported lines: 11.0.x (current) and 10.4.x (previous).'
       - 'It selects the BanyanDB line (11.0: 0.11.x; 10.4: 0.10.x), the UI flavours and the env names OAP reads.'
+      - 'A full version is the image tag: a suffix (V(11.0.0-rc1)) is kept, a leading V(v) is dropped with a warning
+        (V(v11.0.0) is V(11.0.0)); V(latest) and build metadata (C(+...)) are refused.'
     type: str
     default: 11.0.0
   labels:
@@ -83,6 +85,8 @@ options:
           values:
             description:
               - Keys and values, e.g. C(core.default.apdexThreshold), C(alarm.default.alarm-settings), C(agent-analyzer.default.slowDBAccessThreshold).
+              - Keys are ConfigMap keys (letters, digits, C(-), C(_), C(.); at most 253 characters); the values count
+                towards the spec's 800 KiB (see O(oap.env)).
             type: dict
             default: {}
   # END GENERATED SPEC OPTIONS

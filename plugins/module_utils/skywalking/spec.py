@@ -22,6 +22,7 @@ init Job, PodDisruptionBudget and NetworkPolicies.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import SpecError
@@ -65,6 +66,18 @@ _ADDRESS = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-
 _TOLERATION_KEYS = frozenset(["key", "operator", "value", "effect", "tolerationSeconds"])
 _TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 CONFIGMAP_LIMIT = 1000 * 1024  # bytes; the API server refuses ConfigMaps over 1 MiB (leave room for metadata)
+# The normalised spec is recorded as compact JSON in the ApplySet parent ConfigMap (1 MiB at most, etcd's
+# request limit about 1.5 MiB): it stays well below, config files, dynamic configuration and env included.
+SPEC_LIMIT = 800 * 1024
+# Linux refuses to start a process with an environment string (NAME=value and its NUL) over 32 pages
+# (MAX_ARG_STRLEN, 128 KiB): the container would fail after every object was written.
+ENV_VAR_LIMIT = 128 * 1024
+# Kubernetes keeps replicas, ports, seconds, UIDs/GIDs as 32-bit integers: the default maximum of an int.
+INT32_MAX = 2 ** 31 - 1
+INT32_MIN = -2 ** 31
+_CONFIGMAP_KEY_MAX = 253
+_DOTTED_QUAD = re.compile(r"^[0-9]+(\.[0-9]+){3}$")
+_CIDR_FORM = re.compile(r"^[0-9A-Fa-f:.]+/[0-9]{1,3}$")
 
 
 class SpecProblems(SpecError):
@@ -118,11 +131,84 @@ def _check_annotation_map(mapping):
 
 
 def _check_cidrs(values):
-    for value in values:
+    """Each value a CIDR ``address/prefix`` without host bits (``10.0.0.1/8`` is refused, naming ``10.0.0.0/8``)."""
+    for index, value in enumerate(values):
         try:
+            if not _CIDR_FORM.match(value):
+                raise ValueError(value)
             ipaddress.ip_network(value, strict=False)
         except ValueError:
-            return "%r is not a CIDR (e.g. 10.0.0.0/8)" % (value,)
+            return "%r (item %d) is not a CIDR (e.g. 10.0.0.0/8)" % (value, index)
+        try:
+            ipaddress.ip_network(value, strict=True)
+        except ValueError:
+            return "%r (item %d) has host bits set: the network is %s" % (
+                value, index, ipaddress.ip_network(value, strict=False))
+    return None
+
+
+def _check_optional_dns_subdomain(value):
+    """An object name (IngressClass, StorageClass); empty means unset (the cluster's default)."""
+    return None if value == "" else _check_dns_subdomain(value)
+
+
+def configmap_key_problem(key):
+    """Why ``key`` cannot be a ConfigMap or Secret key (Kubernetes' IsConfigMapKey), or None.
+
+    The text follows the key (``"a b" is not a valid key ...``).
+    """
+    if not isinstance(key, str) or not key:
+        return "must not be empty"
+    if len(key) > _CONFIGMAP_KEY_MAX:
+        return "is not a valid key: %d characters, at most %d" % (len(key), _CONFIGMAP_KEY_MAX)
+    if not _CONFIGMAP_KEY.match(key):
+        return "is not a valid key (letters, digits, '-', '_', '.')"
+    if key in (".", "..") or key.startswith(".."):
+        return "is not a valid key (it must not be '.' or '..' or start with '..')"
+    return None
+
+
+def _short(text):
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_key(value):
+    problem = configmap_key_problem(value)
+    return None if problem is None else "Secret key %r %s" % (_short(value), problem)
+
+
+def _check_optional_key(value):
+    """A Secret key where empty means none (a TLS CA)."""
+    return None if value == "" else _check_key(value)
+
+
+def _check_image(value):
+    return versions.image_problem(value)
+
+
+def _check_registry(value):
+    return versions.registry_problem(value)
+
+
+def _is_ip(value):
+    """Whether Kubernetes reads ``value`` as an IP address (its sloppy parser also takes ``010.0.0.1``)."""
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        pass
+    return bool(_DOTTED_QUAD.match(value)) and all(int(part) <= 255 for part in value.split("."))
+
+
+def _check_ingress_host(value):
+    """An Ingress host: a DNS name (lowercase RFC 1123 subdomain) or ``*.`` and one, never an IP address."""
+    if _is_ip(value):
+        return "%r is an IP address: an Ingress host must be a DNS name (leave it unset to match every host)" % (
+            value,)
+    name = value[2:] if value.startswith("*.") else value
+    if len(value) > 253 or not is_dns_subdomain(name):
+        return ("%r is not a valid object name: a host must be a lowercase RFC 1123 subdomain, optionally starting "
+                "with '*.'" % (value,))
     return None
 
 
@@ -145,7 +231,31 @@ def _check_positive_quantity(value):
 def _check_java_opts(value):
     if "-Dmode=" in value:
         return "must not set -Dmode (the collection runs the init Job with -Dmode=init and OAP with -Dmode=no-init)"
+    size = len(value.encode("utf-8"))
+    if size > ENV_VAR_LIMIT - 1024:
+        return "is %d bytes; it goes into JAVA_OPTS, and one environment variable must stay below 128 KiB" % size
     return None
+
+
+def _int32(opt):
+    """Give an int option without a maximum the 32-bit bounds (a check: its own messages stay as they are)."""
+    inner = opt.check
+
+    def check(value):
+        if value > INT32_MAX:
+            return "must be <= %d (got %d): Kubernetes keeps it as a 32-bit integer" % (INT32_MAX, value)
+        if value < INT32_MIN:
+            return "must be >= %d (got %d): Kubernetes keeps it as a 32-bit integer" % (INT32_MIN, value)
+        return inner(value) if inner is not None else None
+    opt.check = check
+
+
+def _bound_ints(options):
+    for opt in options.values():
+        if opt.type == "int" and opt.maximum is None:
+            _int32(opt)
+        if opt.options is not None:
+            _bound_ints(opt.options)
 
 
 # --------------------------------------------------------------------------- computed defaults
@@ -224,13 +334,17 @@ def _resources(component, what, path):
                options={"requests": side("requests"), "limits": side("limits")})
 
 
+_SOURCE_RANGES_DOC = ("Client CIDRs a V(LoadBalancer) Service accepts: network addresses with a prefix length "
+                      "(V(10.0.0.0/8); V(10.0.0.1/8) has host bits set and is refused).")
+
+
 def _service(what, default_type="ClusterIP"):
     return Opt("dict", "The Service in front of %s." % what, options={
         "type": Opt("str", "Service type.", default=default_type, choices=SERVICE_TYPES),
         "annotations": Opt("dict", "Annotations of the Service (e.g. for a cloud load balancer).", values="str",
                            default={}, check=_check_annotation_map),
-        "load_balancer_source_ranges": Opt("list", "Client CIDRs a V(LoadBalancer) Service accepts.",
-                                           elements="str", default=[], check=_check_cidrs),
+        "load_balancer_source_ranges": Opt("list", _SOURCE_RANGES_DOC, elements="str", default=[],
+                                           check=_check_cidrs),
     })
 
 
@@ -241,13 +355,16 @@ def _env(what):
         "C({config_map: NAME, key: KEY}) or C({field: metadata.name}).",
         "A plain value for a name that looks like a credential (C(*PASSWORD*), C(*TOKEN*), C(*SECRET*), ...) is "
         "refused: put it in a Secret and reference it.",
-        "These override the collection's own values for the same name."], values="raw", default={})
+        "These override the collection's own values for the same name.",
+        "One variable (C(NAME=value)) must stay below 128 KiB (Linux starts no process with a longer one); the "
+        "whole spec, with env, config files and dynamic configuration, is recorded in a ConfigMap and may be at "
+        "most 800 KiB as compact JSON."], values="raw", default={})
 
 
 def _secret_ref(what, key_default, key_doc="Key in the Secret."):
     return Opt("dict", what, options={
         "name": Opt("str", "Name of an existing Secret in the cluster's namespace.", check=_check_dns_subdomain),
-        "key": Opt("str", key_doc, default=key_default),
+        "key": Opt("str", key_doc, default=key_default, check=_check_key),
     })
 
 
@@ -256,10 +373,11 @@ def _tls(what, ca_doc="Key of the CA certificate peers are verified with (empty:
         "secret": Opt("str", "Name of an existing Secret (e.g. a cert-manager C(kubernetes.io/tls) Secret); "
                              "mounted as a directory, so a renewed certificate reaches the pods without a restart.",
                       check=_check_dns_subdomain),
-        "cert": Opt("str", "Key of the certificate chain (PEM) in the Secret.", default="tls.crt"),
-        "key": Opt("str", "Key of the private key (PKCS#8 PEM, as OAP requires) in the Secret.", default="tls.key"),
+        "cert": Opt("str", "Key of the certificate chain (PEM) in the Secret.", default="tls.crt", check=_check_key),
+        "key": Opt("str", "Key of the private key (PKCS#8 PEM, as OAP requires) in the Secret.", default="tls.key",
+                   check=_check_key),
     }
-    options["ca"] = Opt("str", ca_doc, default="ca.crt")
+    options["ca"] = Opt("str", ca_doc, default="ca.crt", check=_check_optional_key)
     return Opt("dict", what, options=options)
 
 
@@ -290,7 +408,10 @@ SCHEMA = {
                            "version (V(11.0.0)).",
                            "Supported lines: %s." % versions.supported_text(),
                            "It selects the BanyanDB line (11.0: 0.11.x; 10.4: 0.10.x), the UI flavours and the env "
-                           "names OAP reads."],
+                           "names OAP reads.",
+                           "A full version is the image tag: a suffix (V(11.0.0-rc1)) is kept, a leading V(v) is "
+                           "dropped with a warning (V(v11.0.0) is V(11.0.0)); V(latest) and build metadata "
+                           "(C(+...)) are refused."],
                    default=versions.LINES[versions.CURRENT].oap_version),
     "labels": Opt("dict", "Labels added to every object and pod.", values="str", default={}, check=_check_label_map),
     "annotations": Opt("dict", "Annotations added to every object.", values="str", default={},
@@ -305,29 +426,31 @@ SCHEMA = {
                           "write knobs.", "Each component's C(resources) overrides single values."],
                   default=sizing.DEFAULT_PROFILE, choices=sizing.PROFILES),
     "images": Opt("dict", "Container images; each defaults from the component's version.", options={
-        "registry": Opt("str", "Registry (and path) to pull the default images from instead of Docker Hub, e.g. "
-                               "V(registry.example.com/mirror): gives C(registry.example.com/mirror/apache/...)."),
+        "registry": Opt("str", ["Registry (and path) to pull the default images from instead of Docker Hub, e.g. "
+                                "V(registry.example.com/mirror): gives C(registry.example.com/mirror/apache/...).",
+                                "No scheme (not V(https://registry.example.com))."], check=_check_registry),
         "pull_policy": Opt("str", "imagePullPolicy of every container.", default="IfNotPresent",
                            choices=PULL_POLICIES),
         "pull_secrets": Opt("list", "Names of existing image pull Secrets.", elements="str", default=[]),
         "oap": Opt("str", "OAP image.", default=Computed(
             lambda root: versions.oap_image(root.get("version") or _line(root).oap_version, _registry(root)),
-            "C(apache/skywalking-oap-server:<version>)")),
+            "C(apache/skywalking-oap-server:<version>)"), check=_check_image),
         "ui": Opt("str", "UI image.", default=Computed(
             lambda root: versions.ui_image(_flavour(root), _ui_version(root), _registry(root)),
-            "C(apache/skywalking-ui:<ui.version>) (booster) or C(apache/skywalking-ui:horizon-<ui.version>)")),
+            "C(apache/skywalking-ui:<ui.version>) (booster) or C(apache/skywalking-ui:horizon-<ui.version>)"),
+            check=_check_image),
         "banyandb": Opt("str", "BanyanDB image.", default=Computed(
             lambda root: versions.banyandb_image(_banyandb_version(root), _registry(root)),
-            "C(apache/skywalking-banyandb:<storage.banyandb.version>)")),
+            "C(apache/skywalking-banyandb:<storage.banyandb.version>)"), check=_check_image),
         "satellite": Opt("str", "Satellite image.", default=Computed(
             lambda root: versions.satellite_image(_satellite_version(root), _registry(root)),
-            "C(apache/skywalking-satellite:v<satellite.version>)")),
+            "C(apache/skywalking-satellite:v<satellite.version>)"), check=_check_image),
         "otel_collector": Opt("str", "OpenTelemetry Collector image of the fetcher.", default=Computed(
             lambda root: versions.otel_collector_image(registry=_registry(root)),
-            "C(%s)" % versions.otel_collector_image())),
+            "C(%s)" % versions.otel_collector_image()), check=_check_image),
         "event_exporter": Opt("str", "Kubernetes event exporter image.", default=Computed(
             lambda root: versions.event_exporter_image(registry=_registry(root)),
-            "C(%s)" % versions.event_exporter_image())),
+            "C(%s)" % versions.event_exporter_image()), check=_check_image),
     }),
     "oap": Opt("dict", "The OAP servers.", options={
         "mode": Opt("str", ["V(mixed): every OAP pod receives and aggregates.",
@@ -344,13 +467,17 @@ SCHEMA = {
             "Files placed under OAP's C(config/) directory: relative path -> content, e.g. C(application.yml), "
             "C(alarm-settings.yml), C(log4j2.xml), C(oal/core.oal).",
             "A change rolls OAP (checksum annotation); files that shape the storage schema (all but "
-            "%s) also give a new init Job." % ", ".join(sorted(NON_SCHEMA_FILES))], values="str", default={}),
+            "%s) also give a new init Job." % ", ".join(sorted(NON_SCHEMA_FILES)),
+            "Each file is a key of a ConfigMap (the path with C(/) as C(__)): at most 253 characters; the files "
+            "together count towards the spec's 800 KiB (see O(oap.env))."], values="str", default={}),
         "dynamic_config": Opt("dict", "Dynamic configuration (C(SW_CONFIGURATION=k8s-configmap)): a change never restarts OAP.", options={
             "enabled": Opt("bool", "Use the Kubernetes ConfigMap dynamic configuration.", default=True),
             "period": Opt("int", "Seconds between OAP's reads of the ConfigMap (C(SW_CONFIG_CONFIGMAP_PERIOD)).",
                           default=60, minimum=1),
-            "values": Opt("dict", "Keys and values, e.g. C(core.default.apdexThreshold), "
-                                  "C(alarm.default.alarm-settings), C(agent-analyzer.default.slowDBAccessThreshold).",
+            "values": Opt("dict", ["Keys and values, e.g. C(core.default.apdexThreshold), "
+                                   "C(alarm.default.alarm-settings), C(agent-analyzer.default.slowDBAccessThreshold).",
+                                   "Keys are ConfigMap keys (letters, digits, C(-), C(_), C(.); at most 253 "
+                                   "characters); the values count towards the spec's 800 KiB (see O(oap.env))."],
                           values="str", default={}),
         }),
         "resources": _resources("oap", "OAP", ("oap", "resources")),
@@ -360,7 +487,7 @@ SCHEMA = {
         "java_opts": Opt("str", "Extra JVM options appended to C(JAVA_OPTS); with C(-Xmx) in them no heap is "
                                 "derived.", check=_check_java_opts),
         "ext_libs": Opt("dict", "Extra jars (e.g. MySQL's JDBC driver) copied from an image into C(/skywalking/ext-libs).", options={
-            "image": Opt("str", "Image holding the jars."),
+            "image": Opt("str", "Image holding the jars.", check=_check_image),
             "path": Opt("str", "Directory of the jars in that image.", default="/libs"),
         }),
         "tls": Opt("dict", "TLS from existing Secrets.", options={
@@ -408,7 +535,8 @@ SCHEMA = {
                                 "V(cluster): liaison and data StatefulSets (DNS node discovery).",
                                 "V(external): an existing BanyanDB at O(storage.addresses)."],
                         default="standalone", choices=("standalone", "cluster", "external")),
-            "version": Opt("str", "BanyanDB version (must be of the line the OAP version accepts).",
+            "version": Opt("str", "BanyanDB version: MAJOR.MINOR.PATCH (the image tag; a leading V(v) is dropped "
+                                  "with a warning) of the line the OAP version accepts.",
                            default=Computed(_banyandb_version, "the OAP line's BanyanDB (11.0: %s, 10.4: %s)" % (
                                versions.LINES["11.0"].banyandb_version, versions.LINES["10.4"].banyandb_version))),
             "liaison": Opt("dict", "Liaison nodes (cluster mode).", options={
@@ -424,7 +552,8 @@ SCHEMA = {
                                default=True),
                 "size": Opt("quantity", "PVC size per pod (immutable once created).", default="50Gi",
                             check=_check_positive_quantity),
-                "storage_class": Opt("str", "StorageClass (default: the cluster's default class)."),
+                "storage_class": Opt("str", "StorageClass (default: the cluster's default class).",
+                                     check=_check_optional_dns_subdomain),
             }),
             "resources": _resources("banyandb", "BanyanDB", ("storage", "banyandb", "resources")),
         }),
@@ -437,8 +566,8 @@ SCHEMA = {
                                "O(storage.database)."),
         "credentials": Opt("dict", _CREDENTIALS_DOC, options={
             "secret": Opt("str", "Name of the Secret.", check=_check_dns_subdomain),
-            "username_key": Opt("str", "Key of the user name.", default="username"),
-            "password_key": Opt("str", "Key of the password.", default="password"),
+            "username_key": Opt("str", "Key of the user name.", default="username", check=_check_key),
+            "password_key": Opt("str", "Key of the password.", default="password", check=_check_key),
             "password": Opt("raw", "Not accepted (present so the value is never logged): use O(storage.credentials.secret).",
                             secret=True, reject="plain passwords are not accepted: put the password in a Secret and "
                                                 "set storage.credentials.secret (and password_key)"),
@@ -454,8 +583,10 @@ SCHEMA = {
         "enabled": Opt("bool", "Deploy the UI.", default=True),
         "flavour": Opt("str", "V(horizon) (OAP 11.0 and 10.4) or V(booster) (10.4 only).", choices=versions.UI_FLAVOURS,
                        default=Computed(_flavour, "V(horizon) on 11.0, V(booster) on 10.4")),
-        "version": Opt("str", "UI version.", default=Computed(
-            _ui_version, "Horizon %s; booster: the OAP version" % versions.LINES["11.0"].horizon_version)),
+        "version": Opt("str", "UI version: MAJOR.MINOR.PATCH (the image tag; a leading V(v) is dropped with a "
+                              "warning).",
+                       default=Computed(_ui_version, "Horizon %s; booster: the OAP version"
+                                        % versions.LINES["11.0"].horizon_version)),
         "replicas": Opt("int", "Replicas (Horizon keeps sessions in memory: keep 1 unless sessions are sticky).",
                         default=1, minimum=0),
         "resources": _resources("ui", "UI", ("ui", "resources")),
@@ -472,13 +603,14 @@ SCHEMA = {
             "port": Opt("port", "Service port.", default=80),
             "annotations": Opt("dict", "Annotations of the Service.", values="str", default={},
                                check=_check_annotation_map),
-            "load_balancer_source_ranges": Opt("list", "Client CIDRs a V(LoadBalancer) Service accepts.",
-                                               elements="str", default=[], check=_check_cidrs),
+            "load_balancer_source_ranges": Opt("list", _SOURCE_RANGES_DOC, elements="str", default=[],
+                                               check=_check_cidrs),
         }),
         "ingress": Opt("dict", "An Ingress (networking.k8s.io/v1) for the UI.", options={
             "enabled": Opt("bool", "Create it.", default=False),
-            "host": Opt("str", "Host name.", check=_check_dns_subdomain),
-            "class_name": Opt("str", "IngressClass name."),
+            "host": Opt("str", "Host name: a DNS name, optionally a wildcard (V(*.example.com)); not an IP address.",
+                        check=_check_ingress_host),
+            "class_name": Opt("str", "IngressClass name.", check=_check_optional_dns_subdomain),
             "path": Opt("str", "Path prefix.", default="/"),
             "tls_secret": Opt("str", "Existing TLS Secret for O(ui.ingress.host).", check=_check_dns_subdomain),
             "annotations": Opt("dict", "Annotations of the Ingress.", values="str", default={},
@@ -495,8 +627,9 @@ SCHEMA = {
     }),
     "satellite": Opt("dict", "SkyWalking Satellite: a gRPC proxy that spreads agents' long-lived streams over the OAP pods.", options={
         "enabled": Opt("bool", "Deploy Satellite; agents then use its Service.", default=False),
-        "version": Opt("str", "Satellite version.", default=Computed(
-            _satellite_version, "%s" % versions.LINES["11.0"].satellite_version)),
+        "version": Opt("str", "Satellite version: MAJOR.MINOR.PATCH (a leading V(v) is dropped with a warning; "
+                              "the image tag gets it).",
+                       default=Computed(_satellite_version, "%s" % versions.LINES["11.0"].satellite_version)),
         "replicas": Opt("int", "Replicas.", default=2, minimum=0),
         "resources": _resources("satellite", "Satellite", ("satellite", "resources")),
         "env": _env("Satellite"),
@@ -540,6 +673,8 @@ SCHEMA = {
         "topology_spread": Opt("bool", "Spread replicas over nodes and zones (C(ScheduleAnyway)).", default=True),
     }),
 }
+
+_bound_ints(SCHEMA)
 
 # Top-level options every component module takes.
 COMMON = ("name", "namespace", "version", "labels", "annotations", "pod_labels", "pod_annotations", "cluster_domain",
@@ -601,9 +736,11 @@ def normalize(raw, slice_name="cluster"):
     accepted = {k: v for k, v in raw.items() if not (k not in allowed and k in SCHEMA)}
     _nested_slice_check(allowed, accepted, "", problems, slice_name)
     spec = normalize_options(SCHEMA, accepted, "", problems)
-    _resolve_version(spec, problems)
+    _resolve_version(spec, problems, warnings)
+    _component_versions(spec, problems, warnings)
     fill_computed(SCHEMA, spec, spec)
     _cross_checks(spec, problems, warnings)
+    _check_size(spec, problems)
     if problems:
         raise SpecProblems(problems.items)
     return spec, warnings
@@ -638,15 +775,60 @@ def _schema_at(path):
     return opt
 
 
-def _resolve_version(spec, problems):
+def _resolve_version(spec, problems, warnings):
+    """The OAP version: a line or a full version (a suffix such as ``-rc1`` is kept: it is the image tag).
+
+    A leading ``v`` is dropped with a warning (OAP's image tags have none); a version that cannot be
+    an image tag (``11.0.0+build``) is refused.
+    """
+    given = spec.get("version")
     try:
-        line, full = versions.resolve_oap(spec.get("version"))
+        line, full = versions.resolve_oap(given)
+        if not versions.is_image_tag(full):
+            raise versions.VersionError("%r cannot be an image tag (letters, digits, '.', '_', '-'; at most 128 "
+                                        "characters)" % (given,))
     except versions.VersionError as exc:
         problems.add("version", str(exc))
         line = versions.LINES[versions.CURRENT]
         full = line.oap_version
+    else:
+        if isinstance(given, str) and given.strip().startswith("v"):
+            warnings.append("version: %r is read as %s (OAP's image tags have no leading 'v')" % (given, full))
     spec["version"] = full
     return line
+
+
+# Component versions given in the spec: (path, image of a version) -- the version is the image's tag.
+_COMPONENT_VERSIONS = (
+    (("storage", "banyandb", "version"), lambda spec, version: versions.banyandb_image(version)),
+    (("ui", "version"), lambda spec, version: versions.ui_image(_flavour(spec), version)),
+    (("satellite", "version"), lambda spec, version: versions.satellite_image(version)),
+)
+
+
+def _component_versions(spec, problems, warnings):
+    """BanyanDB, UI and Satellite versions: full versions (image tags); a leading ``v`` dropped with a warning.
+
+    A refused version is unset, so its computed default stands in and no later check repeats the problem.
+    """
+    for path, image in _COMPONENT_VERSIONS:
+        parent = _lookup(spec, path[:-1])
+        given = parent.get(path[-1]) if isinstance(parent, dict) else None
+        if given is None:
+            continue
+        field = ".".join(path)
+        try:
+            version, had_v = versions.component_version(given)
+            if not versions.is_image_tag(versions.image_tag(image(spec, version))):
+                raise versions.VersionError("%r cannot be an image tag (letters, digits, '.', '_', '-'; at most 128 "
+                                            "characters)" % (given,))
+        except versions.VersionError as exc:
+            problems.add(field, str(exc))
+            parent[path[-1]] = None
+            continue
+        if had_v:
+            warnings.append("%s: %r is read as %s (the version without 'v')" % (field, given, version))
+        parent[path[-1]] = version
 
 
 def line_of(spec):
@@ -775,9 +957,9 @@ def _cross_checks(spec, problems, warnings):
     warnings.extend("oap.env.%s" % text for text in oap_env.check_env_names(line.name, sorted(oap["env"])))
     _check_files(oap["config_files"], problems)
     for key in oap["dynamic_config"]["values"]:
-        if not _CONFIGMAP_KEY.match(key):
-            problems.add(join_path("oap.dynamic_config.values", key), "is not a valid key (letters, digits, '-', "
-                                                                      "'_', '.')")
+        problem = configmap_key_problem(key)
+        if problem:
+            problems.add(join_path("oap.dynamic_config.values", key), problem)
         elif key.count(".") < 2:
             warnings.append("oap.dynamic_config.values.%s: OAP's dynamic keys look like module.provider.setting "
                             "(e.g. core.default.apdexThreshold)" % key)
@@ -891,6 +1073,11 @@ def _check_env(spec, path, env, problems):
         if text == "":
             problems.add(here, "must not be empty (Kubernetes drops empty values; OAP disables a module with '-')")
             continue
+        size = len(name.encode("utf-8")) + 1 + len(text.encode("utf-8"))
+        if size >= ENV_VAR_LIMIT:
+            problems.add(here, "is %d bytes with its name; one environment variable must stay below 128 KiB (%d "
+                               "bytes): Linux refuses to start the container" % (size, ENV_VAR_LIMIT))
+            continue
         if is_credential_env(name):
             problems.add(here, "a plain value for a credential is not accepted: put it in a Secret and use "
                                "{secret: NAME, key: KEY}")
@@ -924,20 +1111,64 @@ def env_reference_problem(value):
 def _check_files(files, problems):
     keys = {}
     total = 0
+    good = set()
     for path, content in files.items():
         here = join_path("oap.config_files", path)
-        if not _CONFIG_PATH.match(path) or ".." in path.split("/"):
-            problems.add(here, "must be a relative path under config/ (letters, digits, '.', '_', '-', '/'), e.g. "
-                               "oal/core.oal")
+        if not _CONFIG_PATH.match(path) or set(path.split("/")) & {".", ".."}:
+            problems.add(here, "must be a relative path under config/ (letters, digits, '.', '_', '-', '/'; no '.' "
+                               "or '..' parts), e.g. oal/core.oal")
             continue
         key = file_key(path)
+        problem = configmap_key_problem(key)
+        if problem:
+            problems.add(here, "becomes ConfigMap key %r, which %s" % (_short(key), problem))
+            continue
         if key in keys:
             problems.add(here, "clashes with %r (both become ConfigMap key %r)" % (keys[key], key))
         keys[key] = path
+        good.add(path)
         total += len(content.encode("utf-8"))
+    for path in sorted(good):
+        parts = path.split("/")
+        for end in range(1, len(parts)):
+            above = "/".join(parts[:end])
+            if above in good:
+                problems.add(join_path("oap.config_files", path),
+                             "is under %r, which is a file: both are mounted, so the pod cannot start" % above)
+                break
     if total > CONFIGMAP_LIMIT:
         problems.add("oap.config_files", "the files are %d bytes together; a ConfigMap holds at most about 1 MiB"
                      % total)
+
+
+def _dumps(value):
+    """The spec's record: compact JSON, as ops/cluster.py writes it into the ApplySet parent."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _largest_part(spec):
+    """``(path, bytes)`` of the largest option of the spec: down through option trees to a leaf."""
+    path, node, options = "", spec, SCHEMA
+    while True:
+        size, key = max((len(_dumps(node[key])), key) for key in options if key in node)
+        path = join_path(path, key)
+        opt = options[key]
+        if opt.type != "dict" or opt.options is None or not isinstance(node[key], dict):
+            return path, size
+        node, options = node[key], opt.options
+
+
+def _check_size(spec, problems):
+    """The recorded spec stays below SPEC_LIMIT; the problem names the largest option."""
+    size = len(_dumps(spec))
+    if size <= SPEC_LIMIT:
+        return
+    field, part = _largest_part(spec)
+    if any(known == field for known, _problem in problems):
+        return  # already refused (e.g. config files over a ConfigMap's size)
+    problems.add(field, "is %d bytes of a spec of %d bytes (as JSON); the spec is recorded in a ConfigMap and may "
+                        "be at most %d bytes (800 KiB): move large content elsewhere (e.g. into a ConfigMap the "
+                        "cluster does not manage)" % (part, size, SPEC_LIMIT))
 
 
 def file_key(path):

@@ -135,6 +135,25 @@ def split(version):
     return int(match.group(1)), int(match.group(2)), (None if patch is None else int(patch)), match.group(4) or ""
 
 
+def component_version(version):
+    """A component version (BanyanDB, UI, Satellite) as the spec takes it: ``(version, had_v)``.
+
+    It must be a full ``MAJOR.MINOR.PATCH`` (it becomes the image tag), optionally with a suffix
+    such as ``-rc1`` (kept); a leading ``v`` is removed (``had_v`` says so).  Raises VersionError.
+    """
+    try:
+        major, minor, patch = split(version)[:3]
+    except VersionError:
+        raise VersionError("%r is not a version (expected MAJOR.MINOR.PATCH)" % (version,))
+    text = str(version).strip()
+    if patch is None:
+        raise VersionError("%r is not a full version: give MAJOR.MINOR.PATCH (e.g. %d.%d.0), it is the image tag"
+                           % (version, major, minor))
+    if text.startswith("v"):
+        return text[1:], True
+    return text, False
+
+
 def line_of(version):
     """The ``"MAJOR.MINOR"`` of a version string."""
     major, minor = split(version)[:2]
@@ -234,6 +253,68 @@ def event_exporter_image(version=EVENT_EXPORTER_VERSION, registry=None):
 
 def otel_collector_image(version=OTEL_COLLECTOR_VERSION, registry=None):
     return _with_registry(OTEL_COLLECTOR_REPOSITORY, version, registry)
+
+
+# Image references as the kubelet parses them (github.com/distribution/reference, regexp.go): a
+# reference it cannot parse leaves the pod in InvalidImageName after every object was written.
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = r"(?:%s(?:\.%s)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?" % (_DOMAIN_COMPONENT, _DOMAIN_COMPONENT)
+_NAME = r"(?:%s/)?%s(?:/%s)*" % (_DOMAIN, _PATH_COMPONENT, _PATH_COMPONENT)
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+_REFERENCE = re.compile(r"^(?P<name>%s)(?::%s)?(?:@%s)?$" % (_NAME, _TAG, _DIGEST))
+_REGISTRY = re.compile(r"^%s(?:/%s)*/?$" % (_DOMAIN, _PATH_COMPONENT))
+_TAG_ONLY = re.compile(r"^%s$" % _TAG)
+_NAME_MAX = 255  # distribution/reference's NameTotalLengthMax
+_REFERENCE_MAX = 1024  # longer is never a reference (and is not worth matching)
+
+
+def _scheme_problem(text):
+    if "://" in text:
+        return "must not contain a scheme (%s): give the registry host and path only" % text.split("://", 1)[0]
+    return None
+
+
+def image_problem(image):
+    """Why ``image`` is not an image reference the kubelet can pull (``repo[:tag][@digest]``), or None."""
+    if not isinstance(image, str) or not image.strip():
+        return "must not be empty"
+    problem = _scheme_problem(image)
+    if problem:
+        return problem
+    if image != image.strip() or any(c.isspace() for c in image):
+        return "%r must not contain whitespace" % (image,)
+    match = _REFERENCE.fullmatch(image) if len(image) <= _REFERENCE_MAX else None
+    if not match:
+        return ("%r is not an image reference ([registry/]repository[:tag][@digest]; the repository in lowercase "
+                "letters, digits and '.', '_', '-' separators)" % (image,))
+    if len(match.group("name")) > _NAME_MAX:
+        return "%r: the repository name is longer than %d characters" % (image, _NAME_MAX)
+    return None
+
+
+def registry_problem(registry):
+    """Why ``registry`` (``host[:port][/path]``, the prefix of the default images) is not usable, or None.
+
+    Empty means none (Docker Hub), as the image functions read it.
+    """
+    if registry == "":
+        return None
+    if not isinstance(registry, str) or not registry.strip():
+        return "must not be blank (leave it unset for Docker Hub)"
+    problem = _scheme_problem(registry)
+    if problem:
+        return problem
+    if any(c.isspace() for c in registry) or len(registry) > _NAME_MAX or not _REGISTRY.fullmatch(registry):
+        return ("%r is not a registry (host[:port] and an optional lowercase path, e.g. registry.example.com/mirror)"
+                % (registry,))
+    return None
+
+
+def is_image_tag(tag):
+    """Whether ``tag`` can be an image tag (letters, digits, '_', '.', '-'; at most 128 characters)."""
+    return isinstance(tag, str) and bool(_TAG_ONLY.fullmatch(tag))
 
 
 def image_tag(image):

@@ -153,10 +153,78 @@ BAD = [
      "is not a namespace name"),
     (raw(satellite={"replicas": "many"}), "satellite.replicas", "must be an integer"),
     (raw(cluster_domain="Cluster Local"), "cluster_domain", "is not a valid object name"),
+    # Integers Kubernetes keeps in 32 bits.
+    (raw(oap={"replicas": 2 ** 31}), "oap.replicas", "must be <= 2147483647 (got 2147483648)"),
+    (raw(oap={"probes": {"startup_seconds": "99999999999"}}), "oap.probes.startup_seconds",
+     "Kubernetes keeps it as a 32-bit integer"),
+    (raw(oap={"init": {"timeout": 1e12}}), "oap.init.timeout", "must be <= 2147483647"),
+    (raw(security={"fs_group": 2 ** 32}), "security.fs_group", "must be <= 2147483647"),
+    (raw(ui={"replicas": 2 ** 40}), "ui.replicas", "must be <= 2147483647"),
+    # Config files and dynamic configuration keys are ConfigMap keys.
+    (raw(oap={"config_files": {"..data": "x"}}), 'oap.config_files["..data"]',
+     "becomes ConfigMap key '..data', which is not a valid key (it must not be '.' or '..' or start with '..')"),
+    (raw(oap={"config_files": {"./core.oal": "x"}}), 'oap.config_files["./core.oal"]', "no '.' or '..' parts"),
+    (raw(oap={"config_files": {"oal/./core.oal": "x"}}), 'oap.config_files["oal/./core.oal"]', "no '.' or '..' parts"),
+    (raw(oap={"config_files": {"d/" * 100 + "x.yml": "x"}}), 'oap.config_files["%sx.yml"]' % ("d/" * 100),
+     "is not a valid key: 305 characters, at most 253"),
+    (raw(oap={"config_files": {"oal": "x", "oal/core.oal": "y"}}), 'oap.config_files["oal/core.oal"]',
+     "is under 'oal', which is a file"),
+    (raw(oap={"dynamic_config": {"values": {"..core.default.apdexThreshold": "1"}}}),
+     'oap.dynamic_config.values["..core.default.apdexThreshold"]', "must not be '.' or '..' or start with '..'"),
+    (raw(oap={"dynamic_config": {"values": {"a" * 254: "1"}}}), "oap.dynamic_config.values." + "a" * 254,
+     "254 characters, at most 253"),
+    # Object names and Secret keys.
+    (raw(ui={"ingress": {"enabled": True, "class_name": "Nginx_Public"}}), "ui.ingress.class_name",
+     "'Nginx_Public' is not a valid object name"),
+    (raw(storage={"banyandb": {"persistence": {"storage_class": "Fast SSD"}}}),
+     "storage.banyandb.persistence.storage_class", "is not a valid object name"),
+    (raw(storage=merged(ES, {"credentials": {"password_key": "pass word"}})), "storage.credentials.password_key",
+     "Secret key 'pass word' is not a valid key"),
+    (raw(oap={"tls": {"grpc": {"secret": "grpc-tls", "key": "../tls.key"}}}), "oap.tls.grpc.key",
+     "is not a valid key"),
+    (raw(ui={"users_secret": {"name": "ui-users", "key": ".."}}), "ui.users_secret.key", "must not be '.' or '..'"),
+    # Images and the registry.
+    (raw(images={"oap": ""}), "images.oap", "must not be empty"),
+    (raw(images={"ui": "https://docker.io/apache/skywalking-ui:10.4.0"}), "images.ui",
+     "must not contain a scheme (https)"),
+    (raw(images={"registry": "https://registry.example.com"}), "images.registry", "must not contain a scheme (https)"),
+    (raw(images={"registry": "registry.example.com/Mirror"}), "images.registry", "is not a registry"),
+    (raw(images={"banyandb": "apache/SkyWalking-BanyanDB:0.11.0"}), "images.banyandb", "is not an image reference"),
+    (raw(images={"satellite": "apache/skywalking-satellite: v1.3.0"}), "images.satellite",
+     "must not contain whitespace"),
+    (raw(oap={"ext_libs": {"image": "http://registry/libs:1"}}), "oap.ext_libs.image", "must not contain a scheme"),
+    # CIDRs: strict.
+    (raw(oap={"service": {"load_balancer_source_ranges": ["10.0.0.0/8", "192.168.1.1/16"]}}),
+     "oap.service.load_balancer_source_ranges", "'192.168.1.1/16' (item 1) has host bits set: the network is "
+                                                "192.168.0.0/16"),
+    (raw(ui={"service": {"load_balancer_source_ranges": ["10.1.2.3"]}}), "ui.service.load_balancer_source_ranges",
+     "'10.1.2.3' (item 0) is not a CIDR"),
+    (raw(satellite={"service": {"load_balancer_source_ranges": ["10.0.0.0/255.0.0.0"]}}),
+     "satellite.service.load_balancer_source_ranges", "is not a CIDR"),
+    # Env values and the whole spec's size.
+    (raw(oap={"env": {"SW_BIG": "x" * 128 * 1024}}), "oap.env.SW_BIG",
+     "is 131079 bytes with its name; one environment variable must stay below 128 KiB"),
+    (raw(ui={"env": {"BIG": "\u00e9" * (64 * 1024)}}), "ui.env.BIG", "must stay below 128 KiB"),
+    (raw(oap={"java_opts": "-Dx=" + "y" * 128 * 1024}), "oap.java_opts", "must stay below 128 KiB"),
+    (raw(oap={"config_files": {"a.yml": "x" * 600 * 1024},
+              "dynamic_config": {"values": {"core.default.x": "y" * 300 * 1024}}}), "oap.config_files",
+     "the spec is recorded in a ConfigMap and may be at most 819200 bytes (800 KiB)"),
+    # Ingress host.
+    (raw(ui={"ingress": {"enabled": True, "host": "192.168.1.10"}}), "ui.ingress.host",
+     "'192.168.1.10' is an IP address: an Ingress host must be a DNS name"),
+    (raw(ui={"ingress": {"enabled": True, "host": "010.0.0.1"}}), "ui.ingress.host", "is an IP address"),
+    # Versions.
+    (raw(version="11.0.0+build.1"), "version", "'11.0.0+build.1' cannot be an image tag"),
+    (raw(storage={"banyandb": {"version": "0.11"}}), "storage.banyandb.version",
+     "'0.11' is not a full version: give MAJOR.MINOR.PATCH (e.g. 0.11.0)"),
+    (raw(ui={"version": "latest"}), "ui.version", "'latest' is not a version (expected MAJOR.MINOR.PATCH)"),
+    (raw(satellite={"version": "latest"}), "satellite.version", "'latest' is not a version"),
+    (raw(version="10.4", ui={"flavour": "horizon", "version": "0.7.0+git"}), "ui.version",
+     "'0.7.0+git' cannot be an image tag"),
 ]
 
 
-@pytest.mark.parametrize("value, field, fragment", BAD, ids=["%02d-%s" % (i, c[1]) for i, c in enumerate(BAD)])
+@pytest.mark.parametrize("value, field, fragment", BAD, ids=["%02d-%s" % (i, c[1][:60]) for i, c in enumerate(BAD)])
 def test_bad_input_names_the_field(value, field, fragment):
     with pytest.raises(SpecError) as info:
         spec.normalize(value)
