@@ -60,6 +60,8 @@ _CREDENTIAL_ENV = re.compile(r"PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|CREDENTIA
 def is_credential_env(name):
     """Whether an env name looks like it holds a credential (its plain value is refused)."""
     return isinstance(name, str) and bool(_CREDENTIAL_ENV.search(name))
+
+
 _CONFIG_PATH = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 _CONFIGMAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 _ADDRESS = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?$")
@@ -326,8 +328,8 @@ def _resources(component, what, path):
         return Opt("dict", "Resource %s of the %s container(s)." % (kind, what), options={
             "cpu": Opt("quantity", "CPU (e.g. V(500m), V(2)).", default=_resource_default(component, path, kind, "cpu"),
                        check=_check_positive_quantity),
-            "memory": Opt("quantity", "Memory (e.g. V(2Gi)).", default=_resource_default(component, path, kind, "memory"),
-                          check=_check_positive_quantity),
+            "memory": Opt("quantity", "Memory (e.g. V(2Gi)).",
+                          default=_resource_default(component, path, kind, "memory"), check=_check_positive_quantity),
         })
     return Opt("dict", ["Requests and limits of the %s container(s); each value defaults from O(sizing)." % what,
                         "Requests must not exceed limits."],
@@ -381,26 +383,33 @@ def _tls(what, ca_doc="Key of the CA certificate peers are verified with (empty:
     return Opt("dict", what, options=options)
 
 
-_CREDENTIALS_DOC = ("Credentials from an existing Secret (never inline): required for Elasticsearch, OpenSearch, MySQL, "
-                    "PostgreSQL; optional for external BanyanDB.")
+_CREDENTIALS_DOC = ("Credentials from an existing Secret (never inline): required for Elasticsearch, OpenSearch, "
+                    "MySQL, PostgreSQL; optional for external BanyanDB.")
 _FETCHER_DOC = ("An OpenTelemetry Collector scraping OAP's port 1234 and exporting to OAP over OTLP (OAP's C(oap) OTel "
                 "rule: the self-observability dashboards).")
-_SECURITY_DOC = ["Pod security: every pod runs as non-root, without privilege escalation, with all capabilities dropped, "
-                 "the RuntimeDefault seccomp profile and a read-only root filesystem (the restricted Pod Security "
-                 "Standard).",
+_SECURITY_DOC = ["Pod security: every pod runs as non-root, without privilege escalation, with all capabilities "
+                 "dropped, the RuntimeDefault seccomp profile and a read-only root filesystem (the restricted Pod "
+                 "Security Standard).",
                  "No UID is fixed on OpenShift (the restricted SCC assigns one); elsewhere the images' root user is "
                  "replaced by UID/GID 1000 unless set here."]
 _NETWORK_POLICIES_DOC = ["NetworkPolicies: agents reach OAP gRPC 11800 from anywhere; OAP REST 12800 only from this "
-                         "namespace (UI, Satellite) and O(network_policies.agent_namespaces); the admin ports only from "
-                         "this namespace; storage only from OAP.",
+                         "namespace (UI, Satellite) and O(network_policies.agent_namespaces); the admin ports only "
+                         "from this namespace; storage only from OAP.",
                          "Only ingress is restricted (egress and DNS are not)."]
+_DYNAMIC_CONFIG_DOC = "Dynamic configuration (C(SW_CONFIGURATION=k8s-configmap)): a change never restarts OAP."
+_EXT_LIBS_DOC = "Extra jars (e.g. MySQL's JDBC driver) copied from an image into C(/skywalking/ext-libs)."
+_ADMIN_SERVER_DOC = "OAP 11's admin server (17128, 17129; no authentication: namespace only)."
+_AUTOSCALING_DOC = "An HPA for OAP (receivers in V(split) mode); the Deployment then has no replicas."
+_ROUTE_DOC = "An OpenShift Route (route.openshift.io/v1) for the UI; refused where that API is not served."
+_SATELLITE_DOC = "SkyWalking Satellite: a gRPC proxy that spreads agents' long-lived streams over the OAP pods."
 
 
 SCHEMA = {
     "name": Opt("str", ["Name of the SkyWalking cluster: a DNS label; every object is named after it, and it is the "
                         "C(app.kubernetes.io/instance) label.",
-                        "Together with the derived suffixes (C(-banyandb-liaison-headless), ...) names must stay within "
-                        "63 characters (52 for StatefulSets): at most 43 characters, 35 with BanyanDB in cluster mode."],
+                        "Together with the derived suffixes (C(-banyandb-liaison-headless), ...) names must stay "
+                        "within 63 characters (52 for StatefulSets): at most 43 characters, 35 with BanyanDB in "
+                        "cluster mode."],
                 required=True, check=_check_dns_label),
     "namespace": Opt("str", "Namespace of the cluster (it must exist unless the cluster module creates it: its "
                             "C(create_namespace)).", required=True, check=_check_dns_label),
@@ -470,7 +479,7 @@ SCHEMA = {
             "%s) also give a new init Job." % ", ".join(sorted(NON_SCHEMA_FILES)),
             "Each file is a key of a ConfigMap (the path with C(/) as C(__)): at most 253 characters; the files "
             "together count towards the spec's 800 KiB (see O(oap.env))."], values="str", default={}),
-        "dynamic_config": Opt("dict", "Dynamic configuration (C(SW_CONFIGURATION=k8s-configmap)): a change never restarts OAP.", options={
+        "dynamic_config": Opt("dict", _DYNAMIC_CONFIG_DOC, options={
             "enabled": Opt("bool", "Use the Kubernetes ConfigMap dynamic configuration.", default=True),
             "period": Opt("int", "Seconds between OAP's reads of the ConfigMap (C(SW_CONFIG_CONFIGMAP_PERIOD)).",
                           default=60, minimum=1),
@@ -486,7 +495,7 @@ SCHEMA = {
                             minimum=10, maximum=90),
         "java_opts": Opt("str", "Extra JVM options appended to C(JAVA_OPTS); with C(-Xmx) in them no heap is "
                                 "derived.", check=_check_java_opts),
-        "ext_libs": Opt("dict", "Extra jars (e.g. MySQL's JDBC driver) copied from an image into C(/skywalking/ext-libs).", options={
+        "ext_libs": Opt("dict", _EXT_LIBS_DOC, options={
             "image": Opt("str", "Image holding the jars.", check=_check_image),
             "path": Opt("str", "Directory of the jars in that image.", default="/libs"),
         }),
@@ -495,7 +504,7 @@ SCHEMA = {
             "rest": _tls("TLS of the REST port 12800 (OAP 11.0 only): C(SW_CORE_REST_SSL_*); the UI trusts its CA.",
                          ca_doc="Key of the CA certificate the UI verifies OAP with (empty: the system CAs)."),
         }),
-        "admin_server": Opt("dict", "OAP 11's admin server (17128, 17129; no authentication: namespace only).", options={
+        "admin_server": Opt("dict", _ADMIN_SERVER_DOC, options={
             "enabled": Opt("bool", "Run it (Horizon uses it for templates, status, runtime rules).", default=Computed(
                 lambda root: _line(root).admin_server, "V(true) on 11.0; not available on 10.4")),
         }),
@@ -507,7 +516,7 @@ SCHEMA = {
             "failure_threshold": Opt("int", "Consecutive failures before a pod is unready (or restarted).", default=3,
                                      minimum=1),
         }),
-        "autoscaling": Opt("dict", "An HPA for OAP (receivers in V(split) mode); the Deployment then has no replicas.", options={
+        "autoscaling": Opt("dict", _AUTOSCALING_DOC, options={
             "enabled": Opt("bool", "Create the HPA.", default=False),
             "min_replicas": Opt("int", "Minimum replicas.", default=2, minimum=1),
             "max_replicas": Opt("int", "Maximum replicas.", default=6, minimum=1),
@@ -568,7 +577,8 @@ SCHEMA = {
             "secret": Opt("str", "Name of the Secret.", check=_check_dns_subdomain),
             "username_key": Opt("str", "Key of the user name.", default="username", check=_check_key),
             "password_key": Opt("str", "Key of the password.", default="password", check=_check_key),
-            "password": Opt("raw", "Not accepted (present so the value is never logged): use O(storage.credentials.secret).",
+            "password": Opt("raw", "Not accepted (present so the value is never logged): use "
+                                   "O(storage.credentials.secret).",
                             secret=True, reject="plain passwords are not accepted: put the password in a Secret and "
                                                 "set storage.credentials.secret (and password_key)"),
         }),
@@ -616,7 +626,7 @@ SCHEMA = {
             "annotations": Opt("dict", "Annotations of the Ingress.", values="str", default={},
                                check=_check_annotation_map),
         }),
-        "route": Opt("dict", "An OpenShift Route (route.openshift.io/v1) for the UI; refused where that API is not served.", options={
+        "route": Opt("dict", _ROUTE_DOC, options={
             "enabled": Opt("bool", "Create it.", default=False),
             "host": Opt("str", "Host name (default: generated by the router).", check=_check_dns_subdomain),
             "tls_termination": Opt("str", "V(edge): the router terminates TLS; V(none): plain HTTP.",
@@ -625,7 +635,7 @@ SCHEMA = {
                                check=_check_annotation_map),
         }),
     }),
-    "satellite": Opt("dict", "SkyWalking Satellite: a gRPC proxy that spreads agents' long-lived streams over the OAP pods.", options={
+    "satellite": Opt("dict", _SATELLITE_DOC, options={
         "enabled": Opt("bool", "Deploy Satellite; agents then use its Service.", default=False),
         "version": Opt("str", "Satellite version: MAJOR.MINOR.PATCH (a leading V(v) is dropped with a warning; "
                               "the image tag gets it).",

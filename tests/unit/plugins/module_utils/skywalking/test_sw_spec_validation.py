@@ -36,8 +36,8 @@ BAD = [
     ({"name": "sw"}, "namespace", "is required"),
     (raw(name="Bad_Name"), "name", "is not a valid name"),
     (raw(name="a" * 64), "name", "is not a valid name"),
-    (raw(name="a" * 45), "name", "is too long: the ConfigMap '%s-oap-dynamic-config' would have 64 characters (at most 63)"
-     % ("a" * 45)),
+    (raw(name="a" * 45), "name",
+     "is too long: the ConfigMap '%s-oap-dynamic-config' would have 64 characters (at most 63)" % ("a" * 45)),
     (raw(name="a" * 36, storage={"banyandb": {"mode": "cluster"}}), "name",
      "the StatefulSet '%s-banyandb-liaison' would have 53 characters" % ("a" * 36)),
     (raw(namespace="Obs"), "namespace", "is not a valid name"),
@@ -84,10 +84,12 @@ BAD = [
      "is not a valid key"),
     (raw(oap={"service": {"load_balancer_source_ranges": ["10.0.0.0/33"]}}), "oap.service.load_balancer_source_ranges",
      "is not a CIDR"),
-    (raw(oap={"service": {"type": "External"}}), "oap.service.type", "must be one of ClusterIP, NodePort, LoadBalancer"),
+    (raw(oap={"service": {"type": "External"}}), "oap.service.type",
+     "must be one of ClusterIP, NodePort, LoadBalancer"),
     (raw(version="10.4", oap={"admin_server": {"enabled": True}}), "oap.admin_server.enabled",
      "OAP 10.4.0 has no admin server"),
-    (raw(version="10.4", oap={"tls": {"rest": {"secret": "rest-tls"}}}), "oap.tls.rest.secret", "REST TLS needs OAP 11.0"),
+    (raw(version="10.4", oap={"tls": {"rest": {"secret": "rest-tls"}}}), "oap.tls.rest.secret",
+     "REST TLS needs OAP 11.0"),
     (raw(oap={"tls": {"grpc": {"secret": "Not_A_Name"}}}), "oap.tls.grpc.secret", "is not a valid object name"),
     (raw(storage={"type": "cassandra"}), "storage.type",
      "must be one of banyandb, elasticsearch, opensearch, mysql, postgresql, not string 'cassandra'"),
@@ -366,7 +368,8 @@ def test_none_means_default_as_ansible_passes_unset_options():
 
 
 def test_mysql_without_driver_warns():
-    _spec, warnings = spec.normalize(raw(storage={"type": "mysql", "addresses": ["db"], "credentials": {"secret": "db"}}))
+    _spec, warnings = spec.normalize(raw(storage={"type": "mysql", "addresses": ["db"],
+                                                  "credentials": {"secret": "db"}}))
     assert any("JDBC driver" in w for w in warnings)
 
 
