@@ -810,9 +810,9 @@ def _resolve_version(spec, problems, warnings):
 
 # Component versions given in the spec: (path, image of a version) -- the version is the image's tag.
 _COMPONENT_VERSIONS = (
-    (("storage", "banyandb", "version"), lambda spec, version: versions.banyandb_image(version)),
+    (("storage", "banyandb", "version"), lambda _spec, version: versions.banyandb_image(version)),
     (("ui", "version"), lambda spec, version: versions.ui_image(_flavour(spec), version)),
-    (("satellite", "version"), lambda spec, version: versions.satellite_image(version)),
+    (("satellite", "version"), lambda _spec, version: versions.satellite_image(version)),
 )
 
 
