@@ -571,6 +571,13 @@ def test_check_mode_teardown_and_prune_delete_nothing(playbook, control_plane, n
                                                                        % namespace))
     assert after == before and "dry-satellite" in after
     assert items(control_plane, "/api/v1/namespaces/%s/persistentvolumeclaims" % namespace), "volumes kept"
+    # a teardown needs only name and namespace: a spec value refused today does not block it
+    stale = cluster_task("dry", namespace, state="absent", oap={"replicas": -1, "env": {"SW_X": ""}})
+    gone = playbook.run([stale])[0]
+    assert gone["changed"] is True
+    assert items(control_plane, "/apis/apps/v1/namespaces/%s/deployments" % namespace) == []
+    refused = playbook.run([cluster_task("Not_A_Name", namespace, state="absent")], expect_rc=2)[0]
+    assert refused["msg"].startswith("name:")
 
 
 def test_an_apply_task_never_owns_a_cluster(playbook, control_plane, namespace, audit):
