@@ -129,8 +129,8 @@ def measured(plane, tasks, workdir):
     """(seconds, writes, reads) of one ansible-playbook run."""
     offset = plane.audit_offset()
     seconds = run_playbook(plane, tasks, workdir)
-    return seconds, len(plane.audit_events(offset, verbs=WRITE_VERBS)), len(plane.audit_events(offset,
-                                                                                              verbs=READ_VERBS))
+    writes = len(plane.audit_events(offset, verbs=WRITE_VERBS))
+    return seconds, writes, len(plane.audit_events(offset, verbs=READ_VERBS))
 
 
 INJECT = [{"skywalking.swck.inject": {"defaults": {"backend_service": BACKEND}}}]
