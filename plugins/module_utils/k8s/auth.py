@@ -82,6 +82,8 @@ def cleanup_temp_files():
 
 def _data_file(data, name):
     """Write base64 kubeconfig data to a private temp file (removed at exit); return its path."""
+    if _TEMP_DIR and not os.path.isdir(_TEMP_DIR[0]):
+        _TEMP_DIR.pop()  # removed under us (a temp cleaner, another process's cleanup): make a new one
     if not _TEMP_DIR:
         _TEMP_DIR.append(tempfile.mkdtemp(prefix="swck-auth-"))
         atexit.register(cleanup_temp_files)

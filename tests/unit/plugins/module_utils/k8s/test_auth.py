@@ -41,6 +41,18 @@ def test_client_certificate_data_goes_to_private_files():
     assert conn.authorization() is None
 
 
+def test_private_files_survive_their_directory_being_removed():
+    import shutil
+
+    first = auth.load_kubeconfig(config({"client-certificate-data": b64("CERT"), "client-key-data": b64("KEY")}))
+    shutil.rmtree(os.path.dirname(first.ca_file))  # a temp cleaner, or another run's cleanup
+    second = auth.load_kubeconfig(config({"client-certificate-data": b64("CERT"), "client-key-data": b64("KEY")}))
+    with open(second.ca_file) as handle:
+        assert handle.read() == "CA"
+    auth.cleanup_temp_files()
+    assert not os.path.exists(second.ca_file)
+
+
 def test_relative_paths_token_and_context(tmp_path):
     conn = auth.load_kubeconfig(config({"token": "abc"}, cluster={"server": "https://h", "certificate-authority": "ca.pem"}),
                                 base_dir=str(tmp_path))
