@@ -37,6 +37,7 @@ from urllib.parse import quote, urlencode
 from .errors import ApiError, ConnectionFailure, SwckError
 
 APPLY_PATCH = "application/apply-patch+yaml"
+JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 USER_AGENT = "skywalking.swck/0.2.0"
 _RETRY_WHEN_SAFE = frozenset([429, 502, 503, 504])
@@ -452,6 +453,19 @@ class Client(object):
             query["dryRun"] = "All"
         return with_type(res, self.request("PATCH", res.path(namespace, name), query=query, body=patch,
                                            content_type=MERGE_PATCH, deadline=deadline))
+
+    def patch_json(self, res, namespace, name, operations, field_manager=None, dry_run=False, deadline=None):
+        """JSON Patch (RFC 6902) ``operations`` to one object; the object as the server returns it.
+
+        Retried like server-side apply (``safe``): callers start the patch with ``test`` operations
+        (see ``ops/patch.py``), so a patch sent twice after a lost answer cannot apply twice, the second
+        fails its test.  A failed ``test`` is an ApiError 422 with the server's generic message.
+        """
+        query = {"fieldManager": field_manager, "fieldValidation": "Strict"}
+        if dry_run:
+            query["dryRun"] = "All"
+        return with_type(res, self.request("PATCH", res.path(namespace, name), query=query, body=operations,
+                                           content_type=JSON_PATCH, deadline=deadline, safe=True))
 
     def watch(self, res, namespace=None, name=None, resource_version=None, label_selector=None, timeout=60.0,
               deadline=None):

@@ -803,8 +803,8 @@ class Injector(object):
             item.after = item.live
             return
         meta = item.live["metadata"]
-        item.after = patch.patch_json(self.client, item.res, meta.get("namespace"), meta["name"], ops,
-                                      field_manager=self.field_manager, dry_run=self.check_mode)
+        item.after = self.client.patch_json(item.res, meta.get("namespace"), meta["name"], ops,
+                                            field_manager=self.field_manager, dry_run=self.check_mode)
 
     def _record(self, items):
         for item in items:

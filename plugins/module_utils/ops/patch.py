@@ -10,15 +10,11 @@ of it makes the precondition "the spec is still what we read", no more.  (A ``te
 itself does not work: the API server compares the JSON text it encodes, which escapes ``&``, ``<`` and
 ``>`` as ``\u0026`` ..., with the text of the patch.)
 
-``patch_json`` belongs in the service layer (``k8s/client.py``, next to ``patch_merge``); until the
-lead moves it there it is built here on ``Client.request`` and ``Resource.path``.
+The request itself is ``Client.patch_json`` (the service layer).
 """
 
 from __future__ import annotations
 
-from ansible_collections.skywalking.swck.plugins.module_utils.k8s.client import with_type
-
-JSON_PATCH = "application/json-patch+json"
 # The API server answers a failed ``test`` operation with 422, reason Invalid, this message, and no causes.
 TEST_FAILED_MESSAGE = "the server rejected our request due to an error in our request"
 
@@ -27,21 +23,6 @@ def pointer(path):
     """A JSON Pointer (RFC 6901) for a sequence of keys: ``("metadata", "annotations", "a/b")`` ->
     ``/metadata/annotations/a~1b``."""
     return "".join("/" + str(key).replace("~", "~0").replace("/", "~1") for key in path)
-
-
-def patch_json(client, res, namespace, name, operations, field_manager=None, dry_run=False, deadline=None):
-    """PATCH ``operations`` (a JSON Patch) to one object; the object as the server returns it.
-
-    Every patch built here starts with ``test`` operations, so sending it twice (after a lost answer)
-    cannot apply it twice: the second one fails its test.  Raises ``ApiError`` (a failed test: 422, see
-    ``may_be_failed_test``).
-    """
-    query = {"fieldManager": field_manager, "fieldValidation": "Strict"}
-    if dry_run:
-        query["dryRun"] = "All"
-    obj = client.request("PATCH", res.path(namespace, name), query=query, body=operations, content_type=JSON_PATCH,
-                         deadline=deadline, safe=True)
-    return with_type(res, obj)
 
 
 def may_be_failed_test(err):
