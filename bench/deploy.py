@@ -31,12 +31,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
@@ -45,6 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "hack"))
 
 from controlplane.cluster import WRITE_VERBS, ControlPlane  # noqa: E402
+
+import common  # noqa: E402  (bench/common.py)
 
 
 def demo_vars() -> dict:
@@ -80,23 +79,11 @@ class Runner:
     def playbook(self, tasks: list[dict], where: Path | None = None) -> tuple[float, int, str]:
         """Run one play; returns (seconds, write requests, stdout)."""
         where = where or self.workdir
-        play = [{"name": "bench", "hosts": "localhost", "gather_facts": False, "tasks": tasks}]
-        path = where / "play.json"
-        path.write_text(json.dumps(play))
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".venv" / "collections"),
-                   ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), K8S_AUTH_KUBECONFIG=str(self.plane.kubeconfig),
-                   ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.minimal",
-                   ANSIBLE_CALLBACK_RESULT_FORMAT="json")
         offset = self.plane.audit_offset()
-        started = time.monotonic()
-        proc = subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i",
-                               str(ROOT / "inventory" / "localhost.yml"), str(path)],
-                              capture_output=True, text=True, env=env, cwd=str(where), check=False)
-        elapsed = time.monotonic() - started
-        if proc.returncode != 0:
-            raise SystemExit("playbook failed:\n%s\n%s" % (proc.stdout[-4000:], proc.stderr[-2000:]))
+        elapsed, stdout = common.run_playbook(self.plane.kubeconfig, tasks, where,
+                                              ANSIBLE_CALLBACK_RESULT_FORMAT="json")
         writes = len(self.plane.audit_events(offset, verbs=WRITE_VERBS))
-        return elapsed, writes, proc.stdout
+        return elapsed, writes, stdout
 
     @staticmethod
     def result(stdout: str) -> dict:
@@ -126,7 +113,8 @@ def check_gates(key: str, result: dict, gates: str, ready: bool) -> None:
     if not states or any(state != gates for _name, state in states):
         raise SystemExit("%s: expected every gate %r, got %s" % (key, gates, states))
     if ready and not (result.get("status") or {}).get("ready"):
-        raise SystemExit("%s: the cluster is not ready after the run:\n%s" % (key, "\n".join(result.get("summary", []))))
+        raise SystemExit("%s: the cluster is not ready after the run:\n%s"
+                         % (key, "\n".join(result.get("summary", []))))
 
 
 def measure(runner: Runner, runs: int) -> dict:
@@ -180,7 +168,8 @@ def verdicts(res: dict) -> list[tuple[str, float, float, bool, str]]:
         ("apply phase <= 0.6 x kubernetes.core.k8s (first run)", m["swck-apply"] / m["k8s"], 0.6,
          "%.2f s / %.2f s" % (m["swck-apply"], m["k8s"])),
         ("apply phase <= 1.4 x floor", m["swck-apply"] / floor, 1.4, "%.2f s / %.2f s" % (m["swck-apply"], floor)),
-        ("full deploy, everything Ready <= 2.6 x floor", m["swck"] / floor, 2.6, "%.2f s / %.2f s" % (m["swck"], floor)),
+        ("full deploy, everything Ready <= 2.6 x floor", m["swck"] / floor, 2.6,
+         "%.2f s / %.2f s" % (m["swck"], floor)),
         ("no-op re-run <= 1.3 x floor", m["swck-noop"] / floor, 1.3, "%.2f s / %.2f s" % (m["swck-noop"], floor)),
     ]
     rows = [(name, ratio, limit, ratio <= limit, detail) for name, ratio, limit, detail in out]

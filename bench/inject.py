@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +42,8 @@ sys.path.insert(0, str(ROOT / "hack"))
 sys.path.insert(0, str(ROOT / ".venv" / "collections"))
 
 from controlplane.cluster import WRITE_VERBS, ControlPlane  # noqa: E402
+
+import common  # noqa: E402  (bench/common.py)
 
 from ansible_collections.skywalking.swck.plugins.module_utils.skywalking import inject  # noqa: E402
 
@@ -109,20 +109,7 @@ def settle(plane, timeout=300):
 
 
 def run_playbook(plane, tasks, workdir):
-    play = [{"name": "bench", "hosts": "localhost", "gather_facts": False, "tasks": tasks}]
-    path = workdir / "play.json"
-    path.write_text(json.dumps(play))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".venv" / "collections"),
-               ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), K8S_AUTH_KUBECONFIG=str(plane.kubeconfig),
-               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.minimal")
-    started = time.monotonic()
-    proc = subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i",
-                           str(ROOT / "inventory" / "localhost.yml"), str(path)],
-                          capture_output=True, text=True, env=env, cwd=str(workdir), check=False)
-    elapsed = time.monotonic() - started
-    if proc.returncode != 0:
-        raise SystemExit("playbook failed:\n%s\n%s" % (proc.stdout[-3000:], proc.stderr[-2000:]))
-    return elapsed
+    return common.run_playbook(plane.kubeconfig, tasks, workdir)[0]
 
 
 def measured(plane, tasks, workdir):

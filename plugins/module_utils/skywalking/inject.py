@@ -1106,33 +1106,28 @@ def _drop_last(env, name, value=None):
 # helpers
 # ----------------------------------------------------------------------------------------------
 
-def _ensure_list(parent, key, created, label):
-    """``parent[key]`` as a list, creating it; remembers in ``created`` whether it was absent or null."""
+def _ensure(parent, key, created, label, kind):
+    """``parent[key]`` as a ``kind`` (list or dict), creating it; remembers in ``created`` whether it was
+    absent or null (so removal can give that back)."""
     value = parent.get(key)
-    if isinstance(value, list):
+    if isinstance(value, kind):
         return value
     if key not in parent:
         created[label] = "absent"
     elif value is None:
         created[label] = "null"
     else:
-        raise InjectionError(label, "must be a list")
-    parent[key] = []
+        raise InjectionError(label, "must be a list" if kind is list else "must be a mapping")
+    parent[key] = kind()
     return parent[key]
+
+
+def _ensure_list(parent, key, created, label):
+    return _ensure(parent, key, created, label, list)
 
 
 def _ensure_dict(parent, key, created, label):
-    value = parent.get(key)
-    if isinstance(value, dict):
-        return value
-    if key not in parent:
-        created[label] = "absent"
-    elif value is None:
-        created[label] = "null"
-    else:
-        raise InjectionError(label, "must be a mapping")
-    parent[key] = {}
-    return parent[key]
+    return _ensure(parent, key, created, label, dict)
 
 
 def _restore_list(parent, key, how):
