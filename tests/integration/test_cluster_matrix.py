@@ -723,7 +723,7 @@ BAD = [
      "telemetry.event_exporter.namespaces[0]", "is not a namespace name"),
     ("pull-secret-name", {"images": {"pull_secrets": ["Reg_Creds"]}}, "images.pull_secrets[0]", "is not a Secret name"),
     ("source-ranges", {"oap": {"service": {"type": "LoadBalancer", "load_balancer_source_ranges": ["everywhere"]}}},
-     "oap.service.load_balancer_source_ranges", "'everywhere' is not a CIDR"),
+     "oap.service.load_balancer_source_ranges", "'everywhere' (item 0) is not a CIDR"),
     ("ext-libs-path-without-image", {"oap": {"ext_libs": {"path": "/jars"}}}, "oap.ext_libs.image",
      "is required when oap.ext_libs.path is set"),
     ("run-as-root", {"security": {"run_as_user": 0}}, "security.run_as_user", "must be >= 1"),

@@ -454,3 +454,26 @@ def test_missing_namespace_is_reported_before_any_write(engine, control_plane, n
         namespace, namespace) in info.value.msg
     assert audit.writes(include_dry_run=False) == []
     assert live(control_plane, "/api/v1/namespaces/%s/configmaps/a" % namespace) is None
+
+
+def test_cluster_scoped_objects_need_the_parent_namespace(engine, control_plane, namespace, audit):
+    """The ApplySet parent records what the instance owns: without its namespace nothing is written."""
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "it-parentless-" + namespace}, "rules": []}
+    audit.start()
+    for check in (True, False):
+        with pytest.raises(SpecError) as info:
+            Engine(engine.client, check_mode=check).apply([role], "it-parentless", namespace=namespace + "-nope")
+        assert info.value.msg.startswith("namespace: namespace %s-nope does not exist and is not created by this "
+                                         "run: the ApplySet parent" % namespace)
+    assert audit.writes() == []
+    assert live(control_plane, "/apis/rbac.authorization.k8s.io/v1/clusterroles/it-parentless-" + namespace) is None
+    # with the namespace in the run, the parent is written right after it
+    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace + "-made"}}
+    made = Engine(engine.client).apply([ns, role], "it-parentless", namespace=namespace + "-made")
+    assert made.counts() == {"created": 2}
+    parent = live(control_plane, "/api/v1/namespaces/%s-made/configmaps/swck-applyset-it-parentless" % namespace)
+    assert "ClusterRole.rbac.authorization.k8s.io" in parent["metadata"]["annotations"][
+        "applyset.kubernetes.io/contains-group-kinds"]
+    Engine(engine.client).delete(None, "it-parentless", namespace=namespace + "-made", delete_all=True,
+                                 prune_kinds=["v1/Namespace"])

@@ -323,6 +323,7 @@ class Engine(object):
             with ThreadPoolExecutor(max_workers=self.workers) as pool:
                 self._pool = pool
                 listed = self._prefetch(planned, extra)
+                self._check_parent_namespace()
                 self._check_ownership(planned)
                 todo = [p for p in planned if self._needs_apply(p)]
                 self._preflight(todo, planned)
@@ -481,6 +482,20 @@ class Engine(object):
         self._map(self._read_live, missing)
         self._creating_ns = creating
         return listed
+
+    def _check_parent_namespace(self):
+        """The ApplySet parent's namespace must exist (or be created by this run) before any write.
+
+        Otherwise cluster-scoped members would be written and never recorded: nothing could prune or
+        delete them later.  One GET, on a first run only (an existing parent proves the namespace).
+        """
+        inv = self.inventory
+        if inv.live is not None or not inv.namespace or inv.namespace in self._creating_ns:
+            return
+        if self.client.read(self.client.resource("v1", "Namespace"), None, inv.namespace) is None:
+            raise SpecError("namespace", "namespace %s does not exist and is not created by this run: the ApplySet "
+                            "parent %s, which records what instance %s owns, is kept there; create the namespace "
+                            "first (or include it in the run)" % (inv.namespace, inv.name, self.instance))
 
     def _read_live(self, p):
         p.live = self.client.read(p.res, p.namespace, p.name)
