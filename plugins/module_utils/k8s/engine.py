@@ -492,7 +492,15 @@ class Engine(object):
         inv = self.inventory
         if inv.live is not None or not inv.namespace or inv.namespace in self._creating_ns:
             return
-        if self.client.read(self.client.resource("v1", "Namespace"), None, inv.namespace) is None:
+        try:
+            found = self.client.read(self.client.resource("v1", "Namespace"), None, inv.namespace)
+        except ApiError as err:
+            if err.status != 403:
+                raise
+            # Namespace-scoped credentials (the admin ClusterRole bound in one namespace) may not read the
+            # Namespace object itself; the first write of the parent then reports a missing namespace.
+            return
+        if found is None:
             raise SpecError("namespace", "namespace %s does not exist and is not created by this run: the ApplySet "
                             "parent %s, which records what instance %s owns, is kept there; create the namespace "
                             "first (or include it in the run)" % (inv.namespace, inv.name, self.instance))
