@@ -84,7 +84,7 @@ options:
             service-apdex-threshold.yml, trace-sampling-policy-settings.yml, ui-initialized-templates) also give a
             new init Job.
           - 'Each file is a key of a ConfigMap (the path with C(/) as C(__)): at most 253 characters; the files together
-            count towards the spec''s 800 KiB (see O(oap.env)).'
+            count towards the spec''s 800 KiB (see C(oap.env)).'
         type: dict
         default: {}
   # END GENERATED SPEC OPTIONS

@@ -86,7 +86,7 @@ options:
             description:
               - Keys and values, e.g. C(core.default.apdexThreshold), C(alarm.default.alarm-settings), C(agent-analyzer.default.slowDBAccessThreshold).
               - Keys are ConfigMap keys (letters, digits, C(-), C(_), C(.); at most 253 characters); the values count
-                towards the spec's 800 KiB (see O(oap.env)).
+                towards the spec's 800 KiB (see C(oap.env)).
             type: dict
             default: {}
   # END GENERATED SPEC OPTIONS

@@ -198,7 +198,7 @@ options:
             service-apdex-threshold.yml, trace-sampling-policy-settings.yml, ui-initialized-templates) also give a
             new init Job.
           - 'Each file is a key of a ConfigMap (the path with C(/) as C(__)): at most 253 characters; the files together
-            count towards the spec''s 800 KiB (see O(oap.env)).'
+            count towards the spec''s 800 KiB (see C(oap.env)).'
         type: dict
         default: {}
       dynamic_config:
@@ -220,7 +220,7 @@ options:
             description:
               - Keys and values, e.g. C(core.default.apdexThreshold), C(alarm.default.alarm-settings), C(agent-analyzer.default.slowDBAccessThreshold).
               - Keys are ConfigMap keys (letters, digits, C(-), C(_), C(.); at most 253 characters); the values count
-                towards the spec's 800 KiB (see O(oap.env)).
+                towards the spec's 800 KiB (see C(oap.env)).
             type: dict
             default: {}
       resources:

@@ -478,7 +478,7 @@ SCHEMA = {
             "A change rolls OAP (checksum annotation); files that shape the storage schema (all but "
             "%s) also give a new init Job." % ", ".join(sorted(NON_SCHEMA_FILES)),
             "Each file is a key of a ConfigMap (the path with C(/) as C(__)): at most 253 characters; the files "
-            "together count towards the spec's 800 KiB (see O(oap.env))."], values="str", default={}),
+            "together count towards the spec's 800 KiB (see C(oap.env))."], values="str", default={}),
         "dynamic_config": Opt("dict", _DYNAMIC_CONFIG_DOC, options={
             "enabled": Opt("bool", "Use the Kubernetes ConfigMap dynamic configuration.", default=True),
             "period": Opt("int", "Seconds between OAP's reads of the ConfigMap (C(SW_CONFIG_CONFIGMAP_PERIOD)).",
@@ -486,7 +486,7 @@ SCHEMA = {
             "values": Opt("dict", ["Keys and values, e.g. C(core.default.apdexThreshold), "
                                    "C(alarm.default.alarm-settings), C(agent-analyzer.default.slowDBAccessThreshold).",
                                    "Keys are ConfigMap keys (letters, digits, C(-), C(_), C(.); at most 253 "
-                                   "characters); the values count towards the spec's 800 KiB (see O(oap.env))."],
+                                   "characters); the values count towards the spec's 800 KiB (see C(oap.env))."],
                           values="str", default={}),
         }),
         "resources": _resources("oap", "OAP", ("oap", "resources")),
