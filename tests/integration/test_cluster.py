@@ -567,8 +567,8 @@ def test_check_mode_teardown_and_prune_delete_nothing(playbook, control_plane, n
     before = sorted(o["metadata"]["name"] for o in items(control_plane, "/apis/apps/v1/namespaces/%s/deployments"
                                                                         % namespace))
     pruning = playbook.run([cluster_task("dry", namespace)], check=True)[0]
-    assert ("Deployment", "dry-satellite", "pruned") in [(o["kind"], o["name"], o["action"])
-                                                           for o in pruning["objects"]]
+    actions = [(o["kind"], o["name"], o["action"]) for o in pruning["objects"]]
+    assert ("Deployment", "dry-satellite", "pruned") in actions
     teardown = playbook.run([cluster_task("dry", namespace, state="absent", delete_volumes=True)], check=True)[0]
     assert teardown["changed"] is True
     time.sleep(1.0)
