@@ -32,9 +32,11 @@ description:
     or namespaces (one cluster-wide list per kind), unless the credentials may only list namespace by
     namespace.
   - Invalid workloads (for example an empty C(agent.skywalking.apache.org/agent.service_name), or a container
-    regular expression that matches nothing) are reported in RV(failed) with the reason and left untouched;
-    the others proceed. Existing Jobs and bare Pods cannot change their pod template; they are reported in
-    RV(skipped). CronJobs are injected, so their next Jobs get the agent.
+    regular expression that matches nothing) are reported in RV(invalid) with the reason, each named in a warning,
+    and left untouched; the others proceed and the task does not fail (unless O(fail_on_invalid=true)).
+  - "Jobs: the API server refuses changes to the pod template of an existing Job, so in a cluster Jobs are reported in
+    RV(not_injectable) and never changed (inject the CronJob that creates them, or render the Job before creating
+    it). Bare Pods are reported there too. CronJobs are injected, so their next Jobs get the agent."
   - Rollout pacing with O(max_concurrent). A template change restarts the workload's pods. At most
     O(max_concurrent) such workloads are written at once, each batch must be Ready before the next one is
     written, and the first batch that is not stops the run with the reason.
@@ -221,6 +223,13 @@ options:
       - Seconds each batch may take to become Ready.
     type: int
     default: 300
+  fail_on_invalid:
+    description:
+      - Fail the task when a workload is invalid (RV(invalid) is not empty), for example to get a failed job in AWX.
+        The other workloads are reconciled first either way; the result is complete.
+      - V(false) reports invalid workloads in RV(invalid) and in warnings, and the task succeeds.
+    type: bool
+    default: false
   mark_errors:
     description:
       - Write SWCK's C(sidecar.skywalking.apache.org/error) annotation, with the reason, on the metadata of each
@@ -350,15 +359,20 @@ removed:
   type: list
   elements: dict
   sample: [{"kind": "Deployment", "namespace": "shop", "name": "legacy", "reason": "state=absent"}]
-skipped:
-  description: Labelled objects left alone, with the reason (an existing Job or a bare Pod cannot change its pod
-    template; a template injected by SWCK's webhook). Bare pods carry their C(owner) when they have one.
+not_injectable:
+  description:
+    - Labelled objects left alone, with the reason (an existing Job or a bare Pod cannot change its pod template; a
+      template injected by SWCK's webhook). Bare pods carry their C(owner) when they have one.
+    - "Not called C(skipped): Ansible reads that key as the task's own status."
   returned: always
   type: list
   elements: dict
   sample: [{"kind": "Pod", "namespace": "shop", "name": "debug", "reason": "a running pod cannot gain containers: ..."}]
-failed:
-  description: Workloads not injected, with the reason (and the C(field) and C(annotation) at fault); left untouched.
+invalid:
+  description:
+    - Workloads not injected, with the reason (and the C(field) and C(annotation) at fault, or the API server's
+      C(status) when it refused the write); left untouched.
+    - "Not called C(failed): Ansible reads that key as the task's own status."
   returned: always
   type: list
   elements: dict
@@ -373,8 +387,8 @@ not_applied:
   elements: dict
   sample: []
 counts:
-  description: Number of workloads per list, plus C(not_selected) (unlabelled workloads in scope) and
-    C(not_injected) (nothing of ours to remove).
+  description: Number of workloads per non-empty list (the keys of the lists above), plus C(not_selected) (unlabelled
+    workloads in scope) and C(not_injected) (nothing of ours to remove).
   returned: always
   type: dict
   sample: {"injected": 3, "already_injected": 497, "not_selected": 12}
@@ -431,7 +445,13 @@ api_warnings:
 """
 
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import SwckError
-from ansible_collections.skywalking.swck.plugins.module_utils.k8s.module import diff_list, fail, new_client, new_module
+from ansible_collections.skywalking.swck.plugins.module_utils.k8s.module import (
+    diff_list,
+    fail,
+    invocation,
+    new_client,
+    new_module,
+)
 
 KINDS = ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"]
 
@@ -471,6 +491,7 @@ def argument_spec():
         wait=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=300),
         mark_errors=dict(type="bool", default=False),
+        fail_on_invalid=dict(type="bool", default=False),
     )
 
 
@@ -478,12 +499,16 @@ def main():
     module = new_module(argument_spec(), supports_check_mode=True, mutually_exclusive=[["namespaces", "namespace_selector"]])
     p = module.params
 
-    from ansible_collections.skywalking.swck.plugins.module_utils.ops.injection import Injector
+    from ansible_collections.skywalking.swck.plugins.module_utils.ops import injection
 
+    # credentials in the arguments (env values, the cluster spec's secrets): never printed, not even echoed at -v
+    secrets, shown = injection.secret_arguments(p)
+    module.no_log_values.update(secrets)
+    echoed = invocation(module, shown)
     client = None
     try:
         client = new_client(module)
-        injector = Injector(client, check_mode=module.check_mode, diff=module._diff)
+        injector = injection.Injector(client, check_mode=module.check_mode, diff=module._diff)
         result = injector.run(
             state=p["state"], namespaces=p["namespaces"] or None,
             namespace_selector=p["namespace_selector"], kinds=p["kinds"],
@@ -491,14 +516,24 @@ def main():
             read_swagents=p["read_swagents"], max_concurrent=p["max_concurrent"], wait=p["wait"],
             wait_timeout=p["wait_timeout"], mark_errors=p["mark_errors"])
     except SwckError as err:
-        fail(module, err, api_warnings=list(client.warnings) if client else [])
+        fail(module, err, echoed, api_warnings=list(client.warnings) if client else [])
 
     out = result.as_dict()
     out["api_warnings"] = list(client.warnings)
+    out["invocation"] = echoed
     for warning in result.warnings:
         module.warn(warning)
     if module._diff:
+        # the templates shown hold env values of the workloads, SwAgents and defaults: credentials are masked
+        found = set()
+        for _header, before, after in result.diffs:
+            injection.mask_credential_env([before, after], found)
+        module.no_log_values.update(v for v in found if len(v) >= 3)
         out["diff"] = diff_list(result.diffs)
+    if p["fail_on_invalid"] and out["invalid"] and not result.stopped:
+        module.fail_json(msg="%d invalid workload(s), left untouched (the others were reconciled): %s" % (
+            len(out["invalid"]), "; ".join("%s %s/%s: %s" % (e["kind"], e["namespace"], e["name"], e["reason"])
+                                           for e in out["invalid"])), **out)
     if result.stopped:
         stop = result.stopped
         module.fail_json(msg="rollout stopped at batch %d of %d (%s): %s; not written: %s" % (

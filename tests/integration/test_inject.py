@@ -16,6 +16,7 @@ import subprocess
 import sys
 import uuid
 
+import pytest
 import yaml
 
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.auth import connection_from_params
@@ -168,9 +169,9 @@ def test_each_kind_injected_then_removed_exactly_with_zero_write_reruns(client, 
     out = result.as_dict()
     assert refs(out["injected"]) == ["CronJob %s/report" % ns, "DaemonSet %s/node-agent" % ns,
                                      "Deployment %s/web" % ns, "StatefulSet %s/store" % ns]
-    assert refs(out["skipped"]) == ["Job %s/once" % ns]
-    assert "refuses changes to a Job's pod template" in out["skipped"][0]["reason"]
-    assert out["failed"] == [] and out["counts"]["not_selected"] == 1
+    assert refs(out["not_injectable"]) == ["Job %s/once" % ns]
+    assert "refuses changes to a Job's pod template" in out["not_injectable"][0]["reason"]
+    assert out["invalid"] == [] and out["counts"]["not_selected"] == 1
     assert out["writes"] == 4 and len(writes(audit)) == 4
     assert all("fieldManager=" + FIELD_MANAGER.replace("/", "%2F") in e["requestURI"] for e in writes(audit))
     # one LIST per kind, namespaces, labelled pods, SwAgent discovery: nothing per workload
@@ -204,7 +205,7 @@ def test_each_kind_injected_then_removed_exactly_with_zero_write_reruns(client, 
 
     audit.start()
     removed = run(client, namespaces=[ns], state="absent").as_dict()
-    assert len(removed["removed"]) == 4, (removed["counts"], removed["skipped"], removed["failed"])
+    assert len(removed["removed"]) == 4, (removed["counts"], removed["not_injectable"], removed["invalid"])
     assert all(e["reason"] == "state=absent" for e in removed["removed"])
     assert len(writes(audit)) == 4
     for obj in objects:
@@ -422,10 +423,10 @@ def test_invalid_workload_reported_untouched_while_the_rest_proceed(client, cont
     create(control_plane, workload("Deployment", "good", ns))
     out = run(client, namespaces=[ns]).as_dict()
     assert refs(out["injected"]) == ["Deployment %s/good" % ns]
-    failed = dict((e["name"], e) for e in out["failed"])
-    assert failed["bad"]["annotation"] == inject.AGENT_PREFIX + "agent.service_name"
-    assert "service name must not be empty" in failed["bad"]["reason"]
-    assert "matches none of the containers" in failed["nomatch"]["reason"]
+    invalid = dict((e["name"], e) for e in out["invalid"])
+    assert invalid["bad"]["annotation"] == inject.AGENT_PREFIX + "agent.service_name"
+    assert "service name must not be empty" in invalid["bad"]["reason"]
+    assert "matches none of the containers" in invalid["nomatch"]["reason"]
     for obj in (bad, regex):
         assert_untouched(control_plane, obj)
 
@@ -444,6 +445,27 @@ def test_invalid_workload_reported_untouched_while_the_rest_proceed(client, cont
     assert inject.ERROR_ANNOTATION not in (get(control_plane, "Deployment", ns, "bad")["metadata"].get("annotations") or {})
 
 
+def test_a_write_the_api_server_refuses_is_reported_as_invalid_with_its_field(client, control_plane, audit):
+    """The pure function cannot know every server rule: pod template annotations may hold 256 KiB in all."""
+    ns = make_namespace(control_plane)
+    key = "example.com/blob"
+    full = create(control_plane, workload("Deployment", "full", ns, annotations={key: "x" * (262144 - 100 - len(key))}))
+    create(control_plane, workload("Deployment", "fine", ns))
+    for attempt in range(2):
+        audit.start()
+        out = run(client, namespaces=[ns]).as_dict()
+        assert refs(out["injected"]) == ["Deployment %s/fine" % ns] if attempt == 0 else \
+            refs(out["already_injected"]) == ["Deployment %s/fine" % ns]
+        assert refs(out["invalid"]) == ["Deployment %s/full" % ns] and out["counts"]["invalid"] == 1
+        entry = out["invalid"][0]
+        assert entry["status"] == 422 and entry["field"] == "spec.template.annotations", entry  # the server's words
+        assert entry["reason"].startswith("the API server refused the change (422 Invalid): ") and \
+            "Too long" in entry["reason"], entry
+        codes = sorted(e["responseStatus"]["code"] for e in writes(audit))
+        assert codes == ([200, 422] if attempt == 0 else [422]), "the refused write is tried by each run, once"
+    assert_untouched(control_plane, full)
+
+
 def test_an_edit_between_the_list_and_the_write_is_read_again_and_kept(client, control_plane, audit):
     ns = make_namespace(control_plane)
     create(control_plane, workload("Deployment", "web", ns))
@@ -459,7 +481,7 @@ def test_an_edit_between_the_list_and_the_write_is_read_again_and_kept(client, c
 
     audit.start()
     out = Racing(client).run(namespaces=[ns]).as_dict()
-    assert refs(out["injected"]) == ["Deployment %s/web" % ns] and out["failed"] == []
+    assert refs(out["injected"]) == ["Deployment %s/web" % ns] and out["invalid"] == []
     tpl = template(get(control_plane, "Deployment", ns, "web"))
     assert container(tpl)["image"] == "registry.test/app:2", "the edit is kept"
     assert tpl["spec"]["initContainers"][0]["name"] == "inject-skywalking-agent"
@@ -516,7 +538,7 @@ def test_bare_pods_are_reported_with_their_owner(client, control_plane):
             break
         time.sleep(0.3)
     out = run(client, namespaces=[ns]).as_dict()
-    pods = dict((e["name"], e) for e in out["skipped"] if e["kind"] == "Pod")
+    pods = dict((e["name"], e) for e in out["not_injectable"] if e["kind"] == "Pod")
     assert "debug" in pods and "cannot gain containers" in pods["debug"]["reason"] and "owner" not in pods["debug"]
     handmade = [e for name, e in pods.items() if name.startswith("handmade-")]
     assert len(handmade) == 1 and handmade[0]["owner"] == "ReplicaSet handmade"
@@ -660,6 +682,104 @@ def test_inject_module_idempotent_check_mode_and_diff(playbook, control_plane, a
     removed = playbook.run([{"name": "remove", "skywalking.swck.inject": {"namespaces": [ns], "state": "absent"}}])
     assert removed[0]["changed"] is True and len(removed[0]["removed"]) == 2
     assert tpl_json(control_plane, "Deployment", ns, "web") == before
+
+
+def test_invalid_workloads_and_jobs_neither_fail_nor_skip_the_task(playbook, control_plane):
+    """The result lists are not called failed/skipped: Ansible would read them as the task's status."""
+    ns = make_namespace(control_plane)
+    create(control_plane, workload("Deployment", "bad", ns, annotations={inject.AGENT_PREFIX + "agent.service_name": ""}))
+    create(control_plane, workload("Job", "once", ns))
+    create(control_plane, workload("Deployment", "good", ns))
+    args = {"namespaces": [ns], "defaults": {"backend_service": "oap.sky.svc:11800"}}
+    tasks = [{"name": "inject", "skywalking.swck.inject": args, "register": "r"},
+             {"name": "registered", "ansible.builtin.assert": {"that": [
+                 "r is not failed", "r is not skipped",
+                 "r.invalid | map(attribute='name') | list == ['bad']",
+                 "r.not_injectable | map(attribute='name') | list == ['once']",
+                 "r.counts.invalid == 1 and r.counts.not_injectable == 1"]}}]
+
+    def stats(run_):
+        return run_.data["stats"]["localhost"]
+
+    checked = playbook.run(tasks, check=True, diff=True)
+    assert checked[0]["changed"] is True and "skipped" not in checked[0] and "failed" not in checked[0]
+    assert [d["after_header"] for d in checked[0]["diff"]] == ["Deployment %s/good" % ns]
+    assert "inject-skywalking-agent" in checked[0]["diff"][0]["after"]
+    assert (stats(checked)["changed"], stats(checked)["failures"], stats(checked)["skipped"]) == (1, 0, 0)
+    assert any("Deployment %s/bad: not injected" % ns in w for w in checked[0]["warnings"])
+    assert not inject.is_injected(get(control_plane, "Deployment", ns, "good"))
+
+    first = playbook.run(tasks)
+    assert first[0]["changed"] is True and refs(first[0]["injected"]) == ["Deployment %s/good" % ns]
+    assert (stats(first)["changed"], stats(first)["failures"], stats(first)["skipped"]) == (1, 0, 0)
+    again = playbook.run(tasks)
+    assert again[0]["changed"] is False and refs(again[0]["invalid"]) == ["Deployment %s/bad" % ns]
+    assert (stats(again)["ok"], stats(again)["changed"], stats(again)["failures"], stats(again)["skipped"]) == \
+        (2, 0, 0, 0), "a no-op rerun with an invalid workload is ok"
+
+    strict = dict(args, fail_on_invalid=True)
+    failed = playbook.run([{"name": "inject", "skywalking.swck.inject": strict}], expect_rc=2)
+    assert failed[0]["failed"] is True and failed[0]["changed"] is False
+    assert failed[0]["msg"].startswith("1 invalid workload(s), left untouched (the others were reconciled): "
+                                       "Deployment %s/bad: " % ns)
+    assert "service name must not be empty" in failed[0]["msg"]
+    assert refs(failed[0]["already_injected"]) == ["Deployment %s/good" % ns]
+
+
+def run_verbose(plane, tmp_path, tasks, *args, env=None):
+    """ansible-playbook with the default callback (what a person or AWX sees): (rc, everything printed)."""
+    play = [{"name": "inject", "hosts": "localhost", "gather_facts": False, "tasks": tasks}]
+    path = tmp_path / ("play-%s.json" % uuid.uuid4().hex[:6])
+    path.write_text(json.dumps(play))
+    full_env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".venv" / "collections"),
+                    ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), K8S_AUTH_KUBECONFIG=str(plane.kubeconfig),
+                    ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="false",
+                    **(env or {}))
+    proc = subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(ROOT / "inventory" / "localhost.yml"),
+                           str(path)] + list(args), capture_output=True, text=True, env=full_env, cwd=str(ROOT),
+                          timeout=300, check=False)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("in_process", ["1", "0"])
+def test_credential_env_values_never_printed(control_plane, tmp_path, in_process):
+    ensure_swagent_crd(control_plane)
+    ns = make_namespace(control_plane)
+    planted = {"defaults": "SuperSecretToken123", "swagent": "Sw4gentT0kenValue", "own": "OwnDbPassw0rd",
+               "cluster": "Clust3rPassw0rdX"}
+    agent = {"apiVersion": inject.SWAGENT_API_VERSION, "kind": "SwAgent", "metadata": {"name": "auth", "namespace": ns},
+             "spec": {"javaSidecar": {"image": "registry.test/agent:1",
+                                      "env": [{"name": "SW_AGENT_AUTHENTICATION", "value": planted["swagent"]},
+                                              {"name": "SW_AGENT_NAMESPACE", "value": "shop-visible"}]}}}
+    status, body = control_plane.request("POST", "/apis/operator.skywalking.apache.org/v1alpha1/namespaces/%s/swagents"
+                                         % ns, agent)
+    assert status == 201, body
+    create(control_plane, workload("Deployment", "web", ns, env=[{"name": "DB_PASSWORD", "value": planted["own"]}]))
+    create(control_plane, workload("Deployment", "api", ns))
+    env = {"SWCK_IN_PROCESS": in_process}
+    args = {"namespaces": [ns], "defaults": {
+        "backend_service": "oap.sky.svc:11800",
+        "env": [{"name": "SW_AGENT_AUTHENTICATION", "value": planted["defaults"]},
+                {"name": "SW_AGENT_COLLECTOR_GET_PROFILE_TASK_INTERVAL", "value": "31"}]}}
+    task = {"name": "inject", "skywalking.swck.inject": args}
+    for extra in (["--check"], [], ["--check"]):
+        rc, text = run_verbose(control_plane, tmp_path, [task], "-vvv", "--diff", *extra, env=env)
+        assert rc == 0, text[-3000:]
+        assert [value for value in planted.values() if value in text] == []
+        assert "SW_AGENT_AUTHENTICATION" in text, "the name is shown (echoed arguments), its value masked"
+        if extra == []:
+            assert "changed=1" in text and "shop-visible" in text, "the diff shows the other env values"
+    assert "changed=0" in text, "the last run is a no-op"
+    tpl = template(get(control_plane, "Deployment", ns, "api"))
+    assert {"name": "SW_AGENT_AUTHENTICATION", "value": planted["swagent"]} in container(tpl)["env"], \
+        "the SwAgent wins over defaults; the value itself reaches the workload"
+
+    # a cluster spec with a credential: refused, and the value is neither printed nor echoed
+    cluster = {"name": "sky", "namespace": ns, "oap": {"env": {"SW_STORAGE_ES_PASSWORD": planted["cluster"]}}}
+    bad = {"name": "inject", "skywalking.swck.inject": {"namespaces": [ns], "cluster": cluster}}
+    rc, text = run_verbose(control_plane, tmp_path, [bad], "-vvv", env=env)
+    assert rc == 2 and "oap.env.SW_STORAGE_ES_PASSWORD" in text, text[-3000:]
+    assert planted["cluster"] not in text
 
 
 def test_inject_module_fails_the_task_when_pacing_stops(playbook, control_plane):

@@ -38,7 +38,7 @@ had, byte for byte.  Fields that another manager owns and the patch changes are 
 ownership of exactly the fields whose value changed.
 
 Existing Jobs and bare Pods cannot change their pod template (the API server refuses it): they are
-reported in ``skipped``.  CronJobs are injected (their next Jobs get the agent).
+reported in ``not_injectable``.  CronJobs are injected (their next Jobs get the agent).
 
 Rollout pacing: template changes that restart pods (Deployments and StatefulSets with replicas, and
 DaemonSets) are written in batches of ``max_concurrent``; each batch must be Ready (``k8s/waiter.py``)
@@ -96,7 +96,7 @@ _LIST_KEYS = {"containers": "name", "initContainers": "name", "ephemeralContaine
               "env": "name", "volumeMounts": "mountPath", "imagePullSecrets": "name"}
 
 # result lists
-LISTS = ("injected", "updated", "already_injected", "removed", "skipped", "failed", "not_applied")
+LISTS = ("injected", "updated", "already_injected", "removed", "not_injectable", "invalid", "not_applied")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -270,6 +270,69 @@ def _probe_defaults(defaults):
         problem = report["reason"][len(field) + 2:]
         if not (field == "defaults.container_matcher" and "matches none" in problem):
             raise SpecError(field, problem)
+
+
+def mask_credential_env(value, found=None):
+    """``value`` with the plain values of credential env vars masked; their texts are added to ``found``.
+
+    An env var is any mapping with a ``name`` and a ``value`` in a list under an ``env`` key (a container's
+    env, ``defaults.env``, a SwAgent's ``javaSidecar.env``), or an entry of an ``env`` mapping (the
+    provisioning spec's ``{NAME: value}`` form); its name says credential when ``spec.is_credential_env``
+    says so (``SW_AGENT_AUTHENTICATION``, ``*PASSWORD*``, ``*TOKEN*``, ...).  ``valueFrom`` references are
+    kept: they name a Secret, not its content.
+    """
+    from ansible_collections.skywalking.swck.plugins.module_utils.ops.cluster_module import MASK
+    from ansible_collections.skywalking.swck.plugins.module_utils.skywalking.spec import is_credential_env
+
+    found = set() if found is None else found
+
+    def secret(name, item):
+        return is_credential_env(name) and item not in (None, "") and not isinstance(item, (dict, list, bool))
+
+    def walk(node, under_env=False):
+        if isinstance(node, list):
+            out = []
+            for item in node:
+                if under_env and isinstance(item, dict) and secret(item.get("name"), item.get("value")):
+                    found.add(str(item["value"]))
+                    item = dict(item, value=MASK)
+                out.append(walk(item))
+            return out
+        if isinstance(node, dict):
+            out = {}
+            for key, item in node.items():
+                if under_env and secret(key, item):
+                    found.add(str(item))
+                    out[key] = MASK
+                else:
+                    out[key] = walk(item, under_env=(key == "env"))
+            return out
+        return node
+
+    return walk(value), found
+
+
+def secret_arguments(params):
+    """``(values, shown)`` for a module's arguments: the credential values in them (for ``no_log_values``) and
+    the arguments to echo back instead (``invocation``), with those values masked.
+
+    Credentials: plain values of credential env vars in ``defaults.env`` and ``swagents`` (SwAgent env),
+    and whatever the provisioning spec marks secret, or its credential env, in ``cluster``.
+    """
+    found = set()
+    shown = {}
+    for key in ("defaults", "swagents"):
+        if params.get(key) is not None:
+            shown[key], _found = mask_credential_env(params[key], found)
+    if params.get("cluster") is not None:
+        from ansible_collections.skywalking.swck.plugins.module_utils.ops.cluster_module import secret_values_and_masked
+        from ansible_collections.skywalking.swck.plugins.module_utils.skywalking import spec as sw_spec
+
+        values, shown["cluster"] = secret_values_and_masked(sw_spec.options("cluster"), params["cluster"])
+        found.update(values)
+        shown["cluster"], _found = mask_credential_env(shown["cluster"], found)
+    # very short values would mask unrelated text all over the output (they are still masked in ``shown``)
+    return set(v for v in found if len(v) >= 3), shown
 
 
 def _ref(obj):
@@ -635,7 +698,7 @@ class Injector(object):
                 else:
                     agents_for(namespace)
                     if namespace in bad_agents and is_labelled(live):
-                        self.result.add("failed", _entry(live, reason=bad_agents[namespace]))
+                        self.result.add("invalid", _entry(live, reason=bad_agents[namespace]))
                         continue
                     item = _Item(live, res, injector(namespace), scope=SCOPE_SWCK_LABEL if cleanup else None)
                 item.evaluate()
@@ -651,7 +714,7 @@ class Injector(object):
         for warning in report["warnings"]:
             self._workload_warnings.setdefault(warning, []).append(item.ref)
         if status == inject.SKIPPED:
-            self.result.add("skipped", _entry(live, reason=report["reason"]))
+            self.result.add("not_injectable", _entry(live, reason=report["reason"]))
             return False
         if status == inject.NOT_INJECTED:
             self.result.not_injected += 1
@@ -665,11 +728,11 @@ class Injector(object):
                 why = ("the API server refuses changes to a Job's pod template: %s the agent by rendering the Job "
                        "before creating it (the inject_java_agent filter or the command line), or run it from "
                        "a CronJob" % ("remove" if status == inject.REMOVED else "inject"))
-            self.result.add("skipped", _entry(live, reason=why, status=status))
+            self.result.add("not_injectable", _entry(live, reason=why, status=status))
             return False
         if status == inject.ERROR:
-            self.result.add("failed", _entry(live, reason=report["reason"], field=report["field"],
-                                             annotation=report["annotation"]))
+            self.result.add("invalid", _entry(live, reason=report["reason"], field=report["field"],
+                                              annotation=report["annotation"]))
             self.result.warn("%s: not injected: %s" % (item.ref, report["reason"]))
             return item.needs_write  # only SWCK's error marker, with mark_errors
         owner = _controller(live)
@@ -705,7 +768,7 @@ class Injector(object):
                 "its owner %s is not a workload kind this module injects; label that workload's template or render "
                 "the pod before creating it" % text if text else
                 "recreate it from an injected manifest (the inject_java_agent filter or the command line)"))
-            self.result.add("skipped", _entry(pod, reason=why, owner=text))
+            self.result.add("not_injectable", _entry(pod, reason=why, owner=text))
 
     def _report_shared_fields(self, writes):
         for item in writes:
@@ -765,7 +828,7 @@ class Injector(object):
             self._patch(item)
         except ApiError as err:
             if not (err.status == 409 or patch.may_be_failed_test(err)) or item.retried:
-                item.error = err.api_message or err.msg
+                item.error = _refusal(err)
                 return
             # the template (or the object) changed since it was listed: read it again and recompute, once
             item.retried = True
@@ -773,23 +836,24 @@ class Injector(object):
                 fresh = self.client.read(item.res, item.live["metadata"].get("namespace"),
                                          item.live["metadata"]["name"])
             except SwckError as inner:
-                item.error = "changed while being reconciled, and could not be read again: %s" % inner.msg
+                item.error = {"reason": "changed while being reconciled, and could not be read again: %s" % inner.msg}
                 return
             if fresh is None:
-                item.error = "deleted while being reconciled"
+                item.error = {"reason": "deleted while being reconciled"}
                 return
             if fresh["metadata"].get("generation") == item.live["metadata"].get("generation") and \
                     _annotations(fresh) == _annotations(item.live):
-                item.error = err.api_message or err.msg  # not a failed precondition: a real refusal
+                item.error = _refusal(err)  # not a failed precondition: a real refusal
                 return
             item.live = fresh
             item.evaluate()
             if item.outcome.report["status"] == inject.ERROR:
-                item.error = item.outcome.report["reason"]
+                report = item.outcome.report
+                item.error = {"reason": report["reason"], "field": report["field"], "annotation": report["annotation"]}
             elif item.needs_write:
                 self._write(item)
         except SwckError as err:
-            item.error = err.msg
+            item.error = _refusal(err) if isinstance(err, ApiError) else {"reason": err.msg}
 
     def _patch(self, item):
         """One JSON Patch: ``test`` the spec is what the change was computed from, then replace the template
@@ -810,8 +874,9 @@ class Injector(object):
         for item in items:
             report = item.outcome.report
             if item.error:
-                self.result.add("failed", _entry(item.live, reason=item.error))
-                self.result.warn("%s: not written: %s" % (item.ref, item.error))
+                # retried by the next run (the workload may be fixed by then), reported like an invalid workload
+                self.result.add("invalid", _entry(item.live, **item.error))
+                self.result.warn("%s: not written: %s" % (item.ref, item.error["reason"]))
                 continue
             if not item.needs_write:  # a 409 and a fresh read showed nothing left to do
                 self._add_status(item, report)
@@ -827,7 +892,7 @@ class Injector(object):
         if status == inject.ERROR:
             return
         if status == inject.SKIPPED:  # possible after a re-read
-            self.result.add("skipped", _entry(item.live, reason=report["reason"]))
+            self.result.add("not_injectable", _entry(item.live, reason=report["reason"]))
             return
         if status == inject.NOT_INJECTED:
             self.result.not_injected += 1
@@ -938,6 +1003,17 @@ def _put(target, path, value):
         node[path[-1]] = value
     else:
         target.update(value)
+
+
+def _refusal(err):
+    """An ``invalid`` entry's fields for a write the API server refused: its reason, the first field it names,
+    and the HTTP status."""
+    causes = [c for c in err.causes if isinstance(c, dict)]
+    named = [c["field"] for c in causes if c.get("field")]
+    text = err.api_message or err.msg
+    return {"reason": "the API server refused the change (%s%s): %s" % (
+        err.status, " " + err.reason if err.reason else "", text), "field": named[0] if named else None,
+        "status": err.status}
 
 
 def _annotations(obj):
