@@ -31,8 +31,9 @@ author:
 options:
   state:
     description:
-      - V(present) points the mesh at SkyWalking; V(absent) restores what the module changed (and deletes the
-        RBAC of the instance C(<cluster>-mesh) when O(cluster) is given).
+      - V(present) points the mesh at SkyWalking; V(absent) restores what the module changed and deletes the RBAC
+        it applied with O(rbac=true) (the instance C(<cluster>-mesh); where it is is recorded on the ConfigMap, so
+        O(cluster) is not needed for that).
     type: str
     choices: [present, absent]
     default: present
@@ -115,7 +116,9 @@ options:
   rbac:
     description:
       - Apply a ClusterRole and ClusterRoleBinding granting OAP's ServiceAccount C(<cluster>-oap) RV(cluster_rules),
-        as the instance C(<cluster>-mesh) (an ApplySet in the cluster's namespace). Needs O(cluster).
+        as the instance C(<cluster>-mesh) (an ApplySet in the cluster's namespace). Needs O(cluster), whose namespace
+        must exist (checked before anything is written). The instance is recorded in the ConfigMap annotation
+        C(skywalking.swck/mesh-rbac).
     type: bool
     default: false
 extends_documentation_fragment:
@@ -217,7 +220,7 @@ cluster_rules:
   elements: dict
   sample: [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]}]
 rbac:
-  description: With O(rbac) (or on removal with O(cluster)), the RBAC objects and what was done to them.
+  description: With O(rbac) (or on removal), the RBAC objects and what was done to them.
   returned: always
   type: list
   elements: dict

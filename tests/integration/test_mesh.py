@@ -169,3 +169,47 @@ def test_mesh_module_idempotent_check_diff_and_rbac(playbook, control_plane, aud
     audit.start()
     assert playbook.run([mesh_task(ns, state="absent")])[0]["changed"] is False
     assert writes(audit) == []
+
+
+def test_rbac_refused_before_any_write_when_the_cluster_namespace_is_missing(playbook, control_plane, audit):
+    ns = istio_namespace(control_plane)
+    audit.start()
+    failed = playbook.run([mesh_task(ns, rbac=True)], expect_rc=2)
+    assert failed[0]["failed"] is True and failed[0]["changed"] is False
+    assert "cluster.namespace" in failed[0]["msg"] and "does not exist" in failed[0]["msg"], failed[0]["msg"]
+    assert writes(audit) == [], "nothing written, not even the ConfigMap"
+    assert configmap(control_plane, ns)["data"]["mesh"] == MESH
+    # bad input is refused before any request that writes, too
+    for bad in ({"stats_regexps": ["("]}, {"address": "not an address:99999"}, {"cluster": {"name": "sky"}},
+                {"cluster": {"name": "sky", "namespace": "Not_A_Namespace"}}):
+        audit.start()
+        playbook.run([mesh_task(ns, **bad)], expect_rc=2)
+        assert writes(audit) == [], bad
+    assert configmap(control_plane, ns)["data"]["mesh"] == MESH
+
+
+def test_removal_without_cluster_deletes_the_rbac_it_created(playbook, control_plane, audit):
+    ns = istio_namespace(control_plane)
+    sky = "sky-" + ns[-8:]
+    assert control_plane.request("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                                 "metadata": {"name": sky}})[0] == 201
+    role = "skywalking-swck:%s:sky:oap-mesh" % sky
+    first = playbook.run([mesh_task(ns, rbac=True)])
+    assert first[0]["changed"] is True
+    assert configmap(control_plane, ns)["metadata"]["annotations"][mesh.RBAC_ANNOTATION] == "%s/sky-mesh" % sky
+    assert control_plane.request("GET", RBAC + "/clusterroles/" + role)[0] == 200
+
+    plain = {"name": "mesh", "skywalking.swck.mesh": {"istio_namespace": ns, "state": "absent"}}  # no cluster
+    checked = playbook.run([plain], check=True)
+    assert checked[0]["changed"] is True and control_plane.request("GET", RBAC + "/clusterroles/" + role)[0] == 200
+    removed = playbook.run([plain])
+    assert removed[0]["changed"] is True
+    assert sorted((o["kind"], o["action"]) for o in removed[0]["rbac"] if o["kind"].startswith("ClusterRole")) == \
+        [("ClusterRole", "deleted"), ("ClusterRoleBinding", "deleted")]
+    assert control_plane.request("GET", RBAC + "/clusterroles/" + role)[0] == 404
+    assert control_plane.request("GET", RBAC + "/clusterrolebindings/" + role)[0] == 404
+    live = configmap(control_plane, ns)
+    assert live["data"]["mesh"] == MESH and mesh.RBAC_ANNOTATION not in live["metadata"]["annotations"]
+    audit.start()
+    assert playbook.run([plain])[0]["changed"] is False
+    assert writes(audit) == []

@@ -14,7 +14,12 @@ The OAP side is returned as data for the provisioning code: the Envoy receiver e
 (``istio.oap_mesh_env``) and the read-only cluster RBAC rules (``istio.mesh_cluster_rules``).  With
 ``rbac=True`` a ClusterRole and ClusterRoleBinding for OAP's ServiceAccount (``<cluster>-oap``) are
 applied here, through ``Engine.apply`` as the instance ``<cluster>-mesh`` (an ApplySet in the
-cluster's namespace), so ``state=absent`` deletes exactly them.
+cluster's namespace), so ``state=absent`` deletes exactly them.  Where they are is also recorded on the
+ConfigMap (``RBAC_ANNOTATION``: ``<namespace>/<instance>``), so a removal without ``cluster`` finds them too;
+the removal deletes them before it writes the ConfigMap, so the record outlives a failed deletion.
+
+Every option is checked, and with ``rbac`` the cluster's namespace must exist (the instance's ApplySet
+parent lives there), before the first write: a refusal leaves the ConfigMap as it was.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ RBAC_API = "rbac.authorization.k8s.io/v1"
 INSTANCE_SUFFIX = "-mesh"
 # The mesh text as it was before the first merge (so an exact removal restores its quoting and comments).
 TEXT_ANNOTATION = "skywalking.swck/mesh-config-text"
+# Where this module applied OAP's mesh RBAC: ``<cluster namespace>/<cluster>-mesh`` (the apply instance).
+RBAC_ANNOTATION = "skywalking.swck/mesh-rbac"
 
 
 def configmap_name(revision=None, configmap=None):
@@ -71,14 +78,16 @@ def rbac_objects(spec, service_entries=True):
     ]
 
 
-def plan_change(live, state, address=None, metrics_address=None, access_log=True, metrics=True, stats_regexps=None):
+def plan_change(live, state, address=None, metrics_address=None, access_log=True, metrics=True, stats_regexps=None,
+                rbac_ref=None):
     """What to write to the mesh ConfigMap ``live``: ``(patch or None, info)``.  Pure.
 
     ``patch``: a JSON merge patch of ``data.mesh`` and the annotations, with the ConfigMap's
     ``resourceVersion`` (None when nothing changes).  ``info``: ``{"before", "after"}`` mesh texts,
     ``record`` (the record after), ``kept`` (dotted keys someone changed since, left as they are on
     removal).  The first merge also keeps the text as it was (``TEXT_ANNOTATION``): a removal that
-    gives back the same settings writes that text, so quoting and comments come back too.
+    gives back the same settings writes that text, so quoting and comments come back too.  ``rbac_ref``
+    (``<namespace>/<instance>``, with ``state=present``): recorded in ``RBAC_ANNOTATION``; a removal drops it.
     Raises SpecError.
     """
     data = live.get("data") or {}
@@ -113,6 +122,10 @@ def plan_change(live, state, address=None, metrics_address=None, access_log=True
         info["record"] = None
     if state == "absent" and saved is not None:
         marks[TEXT_ANNOTATION] = None
+    if state == "present" and rbac_ref and annotations.get(RBAC_ANNOTATION) != rbac_ref:
+        marks[RBAC_ANNOTATION] = rbac_ref
+    if state == "absent" and RBAC_ANNOTATION in annotations:
+        marks[RBAC_ANNOTATION] = None
     if marks:
         patch["metadata"] = {"annotations": marks}
     if not patch:
@@ -158,11 +171,33 @@ def reconcile(client, state="present", istio_namespace=istio.ISTIO_NAMESPACE, re
     rules = istio.mesh_cluster_rules(service_entries)
     if state == "present":
         istio.desired_settings(address, metrics_address, access_log, metrics, stats_regexps)  # validate first
+    rbac_ref = None
+    if state == "present" and rbac:
+        rbac_ref = "%s/%s" % (spec["namespace"], spec["name"] + INSTANCE_SUFFIX)
+        _check_namespace(client, spec["namespace"])
 
     res = client.resource("v1", "ConfigMap")
     out = {"changed": False, "configmap": "%s/%s" % (istio_namespace, name), "address": address,
            "oap_env": oap_env, "cluster_rules": rules, "rbac": [], "kept": [], "warnings": warnings}
     live = client.read(res, istio_namespace, name)
+    if state == "absent":
+        # the RBAC first: when its deletion fails, the record on the ConfigMap still says where it is
+        targets = []
+        if spec is not None:
+            targets.append((spec["namespace"], spec["name"] + INSTANCE_SUFFIX))
+        recorded = (((live or {}).get("metadata") or {}).get("annotations") or {}).get(RBAC_ANNOTATION)
+        if recorded:
+            parsed = _parse_rbac_ref(recorded)
+            if parsed is None:
+                warnings.append("ConfigMap %s/%s: annotation %s=%r is not <namespace>/<instance>: ignored"
+                                % (istio_namespace, name, RBAC_ANNOTATION, recorded))
+            elif parsed not in targets:
+                targets.append(parsed)
+        for namespace, instance in targets:
+            objects, rbac_changed, rbac_warnings = _rbac_delete(client, namespace, instance, check_mode)
+            out["rbac"].extend(objects)
+            out["changed"] = out["changed"] or rbac_changed
+            warnings.extend(rbac_warnings)
     if live is None:
         if state == "absent":
             warnings.append("ConfigMap %s/%s does not exist: nothing to restore" % (istio_namespace, name))
@@ -173,21 +208,52 @@ def reconcile(client, state="present", istio_namespace=istio.ISTIO_NAMESPACE, re
                 " (for a revisioned install, give revision)"))
     else:
         info = _write(client, res, live, state, address, metrics_address, access_log, metrics, stats_regexps,
-                      check_mode)
-        out["changed"] = info.pop("changed")
+                      check_mode, rbac_ref)
+        out["changed"] = out["changed"] or info.pop("changed")
     out.update(before=info["before"], after=info["after"], record=info["record"], kept=info["kept"])
     if info["kept"]:
         warnings.append("kept values someone changed since they were set: %s" % ", ".join(info["kept"]))
-    if spec is not None and (rbac or state == "absent"):
+    if state == "present" and rbac:
         out["rbac"], rbac_changed, rbac_warnings = _rbac(client, spec, state, rbac, service_entries, check_mode)
         out["changed"] = out["changed"] or rbac_changed
         warnings.extend(rbac_warnings)
     return out
 
 
-def _write(client, res, live, state, address, metrics_address, access_log, metrics, stats_regexps, check_mode):
+def _check_namespace(client, namespace):
+    """The cluster's namespace must exist before anything is written (the RBAC's apply instance lives there)."""
+    try:
+        found = client.read(client.resource("v1", "Namespace"), None, namespace)
+    except ApiError as err:
+        if err.status == 403:
+            return  # may not read it: the apply itself will say
+        raise
+    if found is None:
+        raise SpecError("cluster.namespace", "namespace %s does not exist: OAP's mesh RBAC (rbac=true) is recorded "
+                                             "there; create the cluster first (nothing was written)" % namespace)
+
+
+def _parse_rbac_ref(text):
+    parts = text.split("/") if isinstance(text, str) else []
+    if len(parts) == 2 and is_dns_label(parts[0]) and is_dns_subdomain(parts[1]):
+        return parts[0], parts[1]
+    return None
+
+
+def _rbac_delete(client, namespace, instance, check_mode):
+    from ansible_collections.skywalking.swck.plugins.module_utils.k8s.engine import Engine
+
+    result = Engine(client, check_mode=check_mode).delete(None, instance, namespace=namespace, delete_all=True)
+    changed = any(o["action"] in CHANGING_ACTIONS for o in result.objects)
+    warnings = [w for w in result.warnings if "has no ApplySet parent" not in w]
+    return result.objects, changed, warnings
+
+
+def _write(client, res, live, state, address, metrics_address, access_log, metrics, stats_regexps, check_mode,
+           rbac_ref=None):
     for attempt in (1, 2):
-        patch, info = plan_change(live, state, address, metrics_address, access_log, metrics, stats_regexps)
+        patch, info = plan_change(live, state, address, metrics_address, access_log, metrics, stats_regexps,
+                                  rbac_ref)
         if patch is None:
             info["changed"] = False
             return info
@@ -213,10 +279,7 @@ def _rbac(client, spec, state, rbac, service_entries, check_mode):
 
     engine = Engine(client, check_mode=check_mode)
     instance = spec["name"] + INSTANCE_SUFFIX
-    if state == "present" and rbac:
-        result = engine.apply(rbac_objects(spec, service_entries), instance, namespace=spec["namespace"], prune=True)
-    else:
-        result = engine.delete(None, instance, namespace=spec["namespace"], delete_all=True)
+    result = engine.apply(rbac_objects(spec, service_entries), instance, namespace=spec["namespace"], prune=True)
     changed = any(o["action"] in CHANGING_ACTIONS for o in result.objects)
     warnings = [w for w in result.warnings if "has no ApplySet parent" not in w]
     return result.objects, changed, warnings
