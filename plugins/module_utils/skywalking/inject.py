@@ -65,14 +65,20 @@ import copy
 import difflib
 import ipaddress
 import json
+import math
 import re
 from collections import namedtuple
 
+try:
+    from re import _parser as _sre_parse  # Python 3.11+
+except ImportError:  # pragma: no cover - older Pythons
+    import sre_parse as _sre_parse  # pylint: disable=deprecated-module
+
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s import quantity
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import SpecError
-from ansible_collections.skywalking.swck.plugins.module_utils.k8s.manifest import is_dns_label
 from ansible_collections.skywalking.swck.plugins.module_utils.skywalking import names
 from ansible_collections.skywalking.swck.plugins.module_utils.skywalking.agent_keys import AGENT_CONFIG_KEYS, AGENT_VERSION
+from ansible_collections.skywalking.swck.plugins.module_utils.skywalking.spec import ENV_VAR_LIMIT
 
 # --- SWCK's names (operator/pkg/operator/injector/injector.go, annotations.yaml) -------------------
 INJECTION_LABEL = "swck-java-agent-injected"
@@ -170,9 +176,19 @@ NOT_INJECTED = "not_injected"
 SKIPPED = "skipped"
 ERROR = "error"
 
-_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
-_MOUNT_PATH = re.compile(r"^(/[A-Za-z0-9._-]+)+$")
-_HOSTNAME = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?$")
+# every pattern below is used with fullmatch: Python's "$" also matches before a final newline
+_ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
+_MOUNT_PATH = re.compile(r"(/[A-Za-z0-9._-]+)+")
+_HOSTNAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?")
+_PORT = re.compile(r"[0-9]{1,5}")
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+# Mount paths the shared volume must not cover (be, or be a parent of): the agent image's own agent (the
+# copy command reads it; a path inside it would copy it into itself), the directories of the tools the init
+# container runs (sh, mkdir, cp, ...) and the kernel's file systems
+_PROTECTED_PATHS = (AGENT_HOME, "/bin", "/sbin", "/lib", "/lib64", "/usr/bin", "/usr/sbin", "/usr/lib",
+                    "/etc", "/dev", "/proc", "/sys")
+# the variables a JVM or its launcher reads options from, where a -javaagent would load a second agent
+_JVM_OPTION_VARS = ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS")
 _PLUGIN_UNSAFE = re.compile(r"[\"`$\\\n\r\s']")
 _STANDARD_RESOURCES = ("cpu", "memory", "ephemeral-storage")
 
@@ -225,7 +241,7 @@ def template_path(obj):
     if kind is None:
         spec = obj.get("spec")
         return () if isinstance(spec, dict) and "containers" in spec else None
-    return TEMPLATE_PATHS.get(kind)
+    return TEMPLATE_PATHS.get(kind) if isinstance(kind, str) else None
 
 
 def inject_object(obj, defaults=None, swagents=(), mark_errors=False):
@@ -266,6 +282,7 @@ def inject_object(obj, defaults=None, swagents=(), mark_errors=False):
     SwAgent objects: those are the caller's errors, not the workload's.
     """
     cfg = effective_defaults(defaults)
+    given = _given_defaults(defaults)
     agents = _check_swagents(swagents)
     report = _new_report(obj)
     result = copy.deepcopy(obj)
@@ -288,17 +305,17 @@ def inject_object(obj, defaults=None, swagents=(), mark_errors=False):
                 return _finish(obj, result, report, SKIPPED,
                                "already injected by another injector (%s without %s)"
                                % (SUCCEED_ANNOTATION, RECORD_ANNOTATION))
-            fresh = _inject_template(tpl, cfg, agents, _namespace(obj), report)
+            fresh = _inject_template(tpl, cfg, agents, _namespace(obj), report, given)
             _replace(result, path, fresh)
             return _finish(obj, result, report, INJECTED, None, mark_errors)
         record = _parse_record(raw_record)
-        base = _strip_template(tpl, record)
+        base = _strip_template(tpl, record, report["warnings"])
         if not selected:
             _replace(result, path, base)
             report["containers"] = []
             return _finish(obj, result, report, REMOVED,
                            "pod template is no longer labelled %s: \"true\"" % INJECTION_LABEL, mark_errors)
-        fresh = _inject_template(base, cfg, agents, _namespace(obj), report)
+        fresh = _inject_template(base, cfg, agents, _namespace(obj), report, given)
         if _holds(tpl, fresh):
             return _finish(obj, copy.deepcopy(obj), report, ALREADY_INJECTED,
                            "the pod template already holds this injection", mark_errors)
@@ -336,7 +353,7 @@ def remove_object(obj, mark_errors=False):
                                "injected by another injector (%s without %s): nothing recorded to undo"
                                % (SUCCEED_ANNOTATION, RECORD_ANNOTATION))
             return _finish(obj, result, report, NOT_INJECTED, "not injected by this collection", mark_errors)
-        _replace(result, path, _strip_template(tpl, _parse_record(raw_record)))
+        _replace(result, path, _strip_template(tpl, _parse_record(raw_record), report["warnings"]))
         return _finish(obj, result, report, REMOVED, None, mark_errors)
     except InjectionError as exc:
         return _error(obj, report, exc, prefix, mark_errors)
@@ -368,9 +385,16 @@ def inject_all(data, defaults=None, swagents=(), state="present", mark_errors=Fa
     input order.  Never raises for an invalid object (its report says ``error``); raises
     ``SpecError`` for invalid ``defaults`` or ``swagents``.
     """
+    _check_acyclic(data)
     found = []
     _collect_swagents(data, found)
+    if isinstance(swagents, dict):
+        swagents = [swagents]
     agents = list(swagents or []) + found
+    # also when no workload is given: a bad SwAgent is the caller's error
+    validate_swagents(list(swagents or []))
+    validate_swagents(found, named=True)
+    effective_defaults(defaults)
     reports = []
 
     def one(obj):
@@ -386,6 +410,58 @@ def inject_all(data, defaults=None, swagents=(), state="present", mark_errors=Fa
     if isinstance(data, list):
         return [one(item) for item in data], reports
     return one(data), reports
+
+
+_MAX_VALUES = 10 ** 7  # values in the input once YAML aliases are expanded
+_MAX_DEPTH = 200  # nesting of mappings and lists (Kubernetes objects stay far below; copies recurse)
+
+
+def _check_acyclic(data):
+    """Raise ``SpecError`` when ``data`` holds itself (a recursive YAML anchor and alias), expands, through
+    aliases, to more than ``_MAX_VALUES`` values, or nests deeper than ``_MAX_DEPTH``: nothing could process
+    or write it."""
+    if not isinstance(data, (dict, list)):
+        return
+    sizes, heights = {}, {}
+    open_nodes = set()
+    stack = [(data, "input", False)]
+    while stack:
+        if len(open_nodes) > _MAX_DEPTH:
+            raise SpecError(_short_path(stack[-1][1]), "is nested more than %d levels deep" % _MAX_DEPTH)
+        node, where, done = stack.pop()
+        key = id(node)
+        if done:
+            children = list(node.values() if isinstance(node, dict) else node)
+            sizes[key] = 1 + sum(sizes.get(id(child), 1) for child in children)
+            heights[key] = 1 + max([heights.get(id(child), 0) for child in children] or [0])
+            open_nodes.discard(key)
+            if sizes[key] > _MAX_VALUES:
+                raise SpecError(where, "expands to more than %d values through YAML aliases" % _MAX_VALUES)
+            if heights[key] > _MAX_DEPTH:
+                raise SpecError(_short_path(where), "is nested more than %d levels deep" % _MAX_DEPTH)
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            raise SpecError(where, "refers to itself (a recursive YAML anchor and alias), which cannot be processed")
+        open_nodes.add(key)
+        stack.append((node, where, True))
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for name, child in items:
+            if isinstance(child, (dict, list)):
+                stack.append((child, "%s[%d]" % (where, name) if isinstance(node, list) else "%s.%s" % (where, name),
+                              False))
+
+
+def _short_path(where, limit=120):
+    return where if len(where) <= limit else where[:limit] + "..."
+
+
+def _given_defaults(defaults):
+    """The keys of ``defaults`` the caller set (None means "not set")."""
+    if not isinstance(defaults, dict):
+        return frozenset()
+    return frozenset(key for key, value in defaults.items() if value is not None)
 
 
 def _collect_swagents(data, found):
@@ -435,19 +511,20 @@ def injected_fields(obj):
     marks = dict((k, annotations[k]) for k in (SUCCEED_ANNOTATION, INJECTED_ANNOTATION, RECORD_ANNOTATION)
                  if k in annotations)
     body_spec = {}
-    inits = [c for c in spec.get("initContainers") or [] if isinstance(c, dict) and c.get("name") == record.get("initContainer")]
+    inits = [c for c in _list(spec, "initContainers") if isinstance(c, dict) and c.get("name") == record.get("initContainer")]
     if inits:
         body_spec["initContainers"] = copy.deepcopy(inits)
-    volumes = [v for v in spec.get("volumes") or [] if isinstance(v, dict) and v.get("name") in (record.get("volumes") or [])]
+    volumes = [v for v in _list(spec, "volumes") if isinstance(v, dict) and v.get("name") in (record.get("volumes") or [])]
     if volumes:
         body_spec["volumes"] = copy.deepcopy(volumes)
     containers = []
-    for container in spec.get("containers") or []:
-        rec = record["containers"].get(container.get("name")) if isinstance(container, dict) else None
+    for container in _list(spec, "containers"):
+        name = container.get("name") if isinstance(container, dict) else None
+        rec = record["containers"].get(name) if isinstance(name, str) else None
         if rec is None:
             continue
         item = {"name": container["name"]}
-        mounts = [m for m in container.get("volumeMounts") or []
+        mounts = [m for m in _list(container, "volumeMounts")
                   if isinstance(m, dict) and m.get("mountPath") in (record.get("mounts") or [])
                   and m.get("name") in (record.get("volumes") or [])]
         if mounts:
@@ -455,7 +532,7 @@ def injected_fields(obj):
         names = list(rec.get("addedEnv") or [])
         if rec.get("mode") in ("added", "merged"):
             names.insert(0, record.get("env"))
-        env = [e for e in container.get("env") or [] if isinstance(e, dict) and e.get("name") in names]
+        env = [e for e in _list(container, "env") if isinstance(e, dict) and e.get("name") in names]
         if env:
             item["env"] = copy.deepcopy(env)
         containers.append(item)
@@ -486,10 +563,10 @@ def collector_address(cluster, namespace, satellite=False, oap_service=None, sat
     receiver Service) or ``satellite_service`` when the provisioning code names them otherwise.
     ``cluster_domain`` (e.g. ``cluster.local``) makes the name fully qualified.  Raises ``SpecError``.
     """
-    if not is_dns_label(namespace or ""):
+    if not _is_dns_label(namespace or ""):
         raise SpecError("namespace", "%r is not a valid namespace name" % (namespace,))
     service = (satellite_service or "%s-satellite" % cluster) if satellite else (oap_service or "%s-oap" % cluster)
-    if not is_dns_label(service):
+    if not _is_dns_label(service):
         raise SpecError("satellite_service" if satellite else "oap_service",
                         "%r is not a valid Service name" % (service,))
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
@@ -534,6 +611,8 @@ def validate_backend_services(value, field="collector.backend_service", annotati
     """
     if not isinstance(value, str):
         raise InjectionError(field, "must be a string of host[:port] addresses", annotation)
+    if any(ch.isspace() and ch != " " for ch in value):
+        raise InjectionError(field, "%r contains a line break or another whitespace character" % (value,), annotation)
     warnings = []
     items = [item.strip() for item in value.split(",")]
     if not any(items):
@@ -549,7 +628,7 @@ def validate_backend_services(value, field="collector.backend_service", annotati
                 raise InjectionError(field, "%r is not a valid IPv6 address" % (host,), annotation)
             warnings.append("%s: %s is an IPv6 literal; the Java agent %s splits addresses at ':' and "
                             "cannot use it, give a DNS name" % (field, item, AGENT_VERSION))
-        elif not _is_ipv4(host) and not _HOSTNAME.match(host):
+        elif not _is_ipv4(host) and not _HOSTNAME.fullmatch(host):
             raise InjectionError(field, "%r is not a valid host name or IP address" % (host,), annotation)
         if port is None:
             warnings.append("%s: %s has no port; the Java agent needs host:port (OAP's gRPC port is %d)"
@@ -571,12 +650,60 @@ def validate_resource_list(value, field, annotation=None):
             raise InjectionError(field, "%r is not a standard resource name (cpu, memory, ephemeral-storage, "
                                         "hugepages-<size>)%s" % (name, _did_you_mean(str(name), _STANDARD_RESOURCES)),
                                  annotation)
-        number = quantity.parse(amount)
+        number = _quantity(amount)
         if number is None:
             raise InjectionError(field, "%s: %r is not a quantity" % (name, amount), annotation)
         if number <= 0:
             raise InjectionError(field, "%s: %r must be greater than 0" % (name, amount), annotation)
     return value
+
+
+def _quantity(amount):
+    """``quantity.parse`` for a finite amount; None for anything else (NaN, infinity, overflow)."""
+    if isinstance(amount, float) and not math.isfinite(amount):
+        return None
+    try:
+        number = quantity.parse(amount)
+    except (ArithmeticError, ValueError):  # decimal.InvalidOperation, Overflow: both ArithmeticError
+        return None
+    return number if number is not None and number.is_finite() else None
+
+
+def resources_problem(resources, fields=("limits", "requests")):
+    """Why ``{"limits": ..., "requests": ...}`` (each valid alone) cannot go together, or None.
+
+    A limit below its request (the API server refuses it); ``fields``: how to name the two parts in the
+    sentence (e.g. ``("defaults.resources.limits", "defaults.resources.requests")``).
+    """
+    limits = resources.get("limits") if isinstance(resources, dict) else None
+    requests = resources.get("requests") if isinstance(resources, dict) else None
+    if not isinstance(limits, dict) or not isinstance(requests, dict):
+        return None
+    for name in sorted(set(limits) & set(requests), key=str):
+        limit, request = _quantity(limits[name]), _quantity(requests[name])
+        if limit is not None and request is not None and limit < request:
+            return ("the %s limit %s (%s) is below its request %s (%s): the API server refuses a limit below "
+                    "the request" % (name, limits[name], fields[0], requests[name], fields[1]))
+    return None
+
+
+def mount_path_problem(mount):
+    """Why ``mount`` cannot be the agent's mount path (a sentence), or None."""
+    if not isinstance(mount, str) or not _MOUNT_PATH.fullmatch(mount):
+        return ("%r is not an absolute path of letters, digits, '.', '_', '-' and '/' (without a trailing '/'; "
+                "it is used in the copy command)" % (mount,))
+    segments = mount.split("/")[1:]
+    if any(segment in (".", "..") for segment in segments):
+        return "%r has a '.' or '..' segment; give the path itself" % (mount,)
+    for path in _PROTECTED_PATHS:
+        inside = mount.startswith(path + "/") and path in (AGENT_HOME, "/dev", "/proc", "/sys")
+        if path == mount or path.startswith(mount + "/") or inside:
+            if path == AGENT_HOME:
+                return ("%r overlaps %s, where the agent image keeps the agent the init container copies: the "
+                        "shared volume would hide it" % (mount, AGENT_HOME))
+            return ("%r overlaps %s, a system directory of the containers: the shared volume would hide what it "
+                    "holds" % (mount, path))
+    return None
 
 
 def closest_agent_key(key):
@@ -590,7 +717,14 @@ def closest_agent_key(key):
 # ----------------------------------------------------------------------------------------------
 
 class _Settings(object):
-    """The effective settings of one injection and where each came from (for error messages)."""
+    """The effective settings of one injection and where each came from (for error messages).
+
+    A source is ``("annotation", key)``, ``("swagent", "SwAgent ns/name: spec.field")``, ``("defaults", key)``
+    (a default the caller gave) or ``("builtin", key)`` (a default nobody gave: never named in an error that
+    has a better field to name).
+    """
+
+    _RANK = {"builtin": 0, "defaults": 1, "swagent": 2, "annotation": 3}
 
     def __init__(self):
         self.values = {}
@@ -603,37 +737,72 @@ class _Settings(object):
     def get(self, key):
         return self.values.get(key)
 
-    def fail(self, key, problem):
-        """Raise an InjectionError naming the place ``key``'s value came from."""
-        kind, where = self.sources.get(key, ("defaults", key))
-        if kind == "annotation":
-            raise InjectionError(_annotation_field(where), problem, where)
-        if kind == "swagent":
-            raise InjectionError(where, problem)
-        raise InjectionError("defaults.%s" % where, problem)
+    def source(self, key):
+        return self.sources.get(key, ("defaults", key))
+
+    def fail(self, key, problem, conflict=None):
+        """Raise an InjectionError naming the place ``key``'s value came from; for a built-in default that
+        nobody set, ``conflict`` (the field of the template it collides with) is named instead, when given,
+        and the problem says which built-in default it is."""
+        source = self.source(key)
+        if source[0] == "builtin":
+            problem = "%s (%r is the built-in default of defaults.%s)" % (problem, self.get(key), key)
+        _raise_from(source, problem, conflict)
+
+    def field(self, key, part=None):
+        """The field (or annotation) ``key``'s value came from, as text for an error message."""
+        kind, where = self.sources.get("%s.%s" % (key, part), self.source(key)) if part else self.source(key)
+        if kind in ("annotation", "swagent"):
+            return where
+        if kind == "builtin":
+            return "the built-in default of defaults.%s" % ("%s.%s" % (key, part) if part else key)
+        return "defaults.%s" % ("%s.%s" % (where, part) if part else where)
+
+    def higher(self, *keys):
+        """The source of the highest layer among the ``keys`` that were set (the first key's when none was)."""
+        known = [self.sources[key] for key in keys if key in self.sources] or [self.source(keys[0])]
+        return max(known, key=lambda source: self._RANK.get(source[0], 0))
 
 
-def _inject_template(tpl, cfg, agents, namespace, report):
-    """A new pod template with the agent injected into ``tpl`` (which carries no injection)."""
+def _raise_from(source, problem, conflict=None):
+    """Raise an InjectionError for a setting that came from ``source`` (see ``_Settings``)."""
+    kind, where = source
+    if kind == "annotation":
+        raise InjectionError(_annotation_field(where), problem, where)
+    if kind == "swagent":
+        raise InjectionError(where, problem)
+    if kind == "builtin" and conflict:
+        raise InjectionError(conflict, problem)
+    raise InjectionError("defaults.%s" % where, problem)
+
+
+def _inject_template(tpl, cfg, agents, namespace, report, given=frozenset()):
+    """A new pod template with the agent injected into ``tpl`` (which carries no injection).
+
+    ``given``: the keys of ``cfg`` the caller set (the others are built-in defaults, see ``_Settings``).
+    """
     tpl = copy.deepcopy(tpl)
-    meta = tpl.get("metadata") or {}
+    meta = tpl.get("metadata") if isinstance(tpl.get("metadata"), dict) else {}
     annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
     labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
     spec = tpl.get("spec")
     if not isinstance(spec, dict):
         raise InjectionError("spec", "the pod template has no spec")
     containers = spec.get("containers")
-    if not isinstance(containers, list) or not containers or not all(isinstance(c, dict) for c in containers):
+    if not isinstance(containers, list) or not containers:
         raise InjectionError("spec.containers", "the pod template has no containers")
+    _check_template_shape(annotations, spec, containers)
     warnings = report["warnings"]
     settings = _Settings()
     for key, value in cfg.items():
-        settings.set(key, copy.deepcopy(value), ("defaults", key))
-    report["swagents"] = _overlay_swagents(settings, agents, labels, namespace)
+        settings.set(key, copy.deepcopy(value), ("defaults" if key in given else "builtin", key))
+    for part in cfg["resources"] if isinstance(cfg["resources"], dict) else ():
+        settings.sources["resources." + part] = settings.source("resources")
+    report["swagents"] = _overlay_swagents(settings, agents, labels, namespace, warnings)
     _overlay_annotations(settings, annotations, warnings)
     plan = _plan(settings, annotations, warnings)
     targets = _select_containers(containers, settings)
-    _check_conflicts(spec, targets, plan, settings)
+    _check_conflicts(spec, containers, targets, plan, settings)
 
     record = {"v": RECORD_VERSION, "initContainer": plan["init"]["name"],
               "volumes": [v["name"] for v in plan["volumes"]], "mounts": [m["mountPath"] for m in plan["mounts"]],
@@ -643,7 +812,8 @@ def _inject_template(tpl, cfg, agents, namespace, report):
     volumes = _ensure_list(spec, "volumes", record["created"], "spec.volumes")
     volumes.extend(copy.deepcopy(plan["volumes"]))
     for container in targets:
-        record["containers"][container["name"]] = _inject_container(container, plan, warnings)
+        field = "spec.containers[%d]" % _index_of(containers, container)
+        record["containers"][container["name"]] = _inject_container(container, plan, warnings, field)
     report["containers"] = [c["name"] for c in targets]
 
     if not isinstance(tpl.get("metadata"), dict):
@@ -656,7 +826,7 @@ def _inject_template(tpl, cfg, agents, namespace, report):
     return tpl
 
 
-def _overlay_swagents(settings, agents, labels, namespace):
+def _overlay_swagents(settings, agents, labels, namespace, warnings):
     applied = []
     for agent in agents:
         meta = agent.get("metadata") or {}
@@ -665,9 +835,15 @@ def _overlay_swagents(settings, agents, labels, namespace):
             continue
         spec = agent.get("spec") or {}
         selector = spec.get("selector")
-        if selector and not all(labels.get(k) == v for k, v in selector.items()):
-            continue
         name = "%s/%s" % (agent_ns, meta.get("name")) if agent_ns else str(meta.get("name"))
+        if selector:
+            odd = sorted(str(k) for k, v in selector.items() if not isinstance(v, str))
+            if odd:
+                warnings.append("SwAgent %s: spec.selector%s is not a label value (a string); SWCK's SwAgent "
+                                "selector is a plain map of labels (e.g. {app: orders}, not matchLabels), so this "
+                                "SwAgent never matches" % (name, "." + odd[0]))
+            if not all(labels.get(k) == v for k, v in selector.items()):
+                continue
         applied.append(name)
 
         def src(field, _name=name):
@@ -694,6 +870,7 @@ def _overlay_swagents(settings, agents, labels, namespace):
                 merged[part] = validate_resource_list(resources[part], "SwAgent %s: spec.javaSidecar.resources.%s"
                                                       % (name, part))
                 settings.set("resources", merged, src("javaSidecar.resources"))
+                settings.sources["resources." + part] = src("javaSidecar.resources." + part)
         if sidecar.get("env"):
             settings.set("env", _merge_env(settings.get("env") or [], sidecar["env"],
                                            "SwAgent %s: spec.javaSidecar.env" % name), src("javaSidecar.env"))
@@ -728,12 +905,13 @@ def _overlay_annotations(settings, annotations, warnings):
             if target in ("limits", "requests"):
                 try:
                     parsed = json.loads(value)
-                except ValueError as exc:
+                except (ValueError, RecursionError) as exc:
                     raise InjectionError(_annotation_field(key), "not valid JSON (%s)" % exc, key)
                 validate_resource_list(parsed, _annotation_field(key), key)
                 merged = dict(settings.get("resources") or {})
                 merged[target] = parsed
                 settings.set("resources", merged, ("annotation", key))
+                settings.sources["resources." + target] = ("annotation", key)
             elif target == "command":
                 settings.set("command", [value], ("annotation", key))
             else:
@@ -765,18 +943,18 @@ def _plan(settings, annotations, warnings):
     """Turn the settings into the objects to add; validates every value."""
     for key in ("init_container_name", "volume_name"):
         value = settings.get(key)
-        if not is_dns_label(value if isinstance(value, str) else ""):
+        if not _is_dns_label(value if isinstance(value, str) else ""):
             settings.fail(key, "%r is not a valid name (a DNS label: lower-case letters, digits and '-', "
                                "at most 63 characters)" % (value,))
     image = settings.get("image")
     if not isinstance(image, str) or not image.strip() or any(ch.isspace() for ch in image):
         settings.fail("image", "%r is not an image reference" % (image,))
     mount = settings.get("mount_path")
-    if not isinstance(mount, str) or not _MOUNT_PATH.match(mount):
-        settings.fail("mount_path", "%r is not an absolute path of letters, digits, '.', '_', '-' and '/' "
-                                    "(without a trailing '/'; it is used in the copy command)" % (mount,))
+    problem = mount_path_problem(mount)
+    if problem:
+        settings.fail("mount_path", problem)
     env_name = settings.get("env_name")
-    if not isinstance(env_name, str) or not _ENV_NAME.match(env_name):
+    if not isinstance(env_name, str) or not _ENV_NAME.fullmatch(env_name):
         settings.fail("env_name", "%r is not a valid environment variable name" % (env_name,))
     command = settings.get("command")
     if not _is_str_list(command) or not command:
@@ -808,8 +986,11 @@ def _plan(settings, annotations, warnings):
             # SWCK's form, byte for byte (injector.go OverlayOptional), one command per family
             copies.append('cd %s/%s/ && ls | grep -E "%s"  | xargs -i cp {} %s/plugins/' % (mount, directory, patterns, mount))
     if copies:
-        if not args:
-            settings.fail("args", "is empty, so the plugin copy commands have no shell script to join")
+        # the copies join the shell script: the last argument of [OPTION, SCRIPT], never an option like -c
+        if len(args) < 2 or args[-1].startswith("-"):
+            source = settings.higher("args", "args_option", "args_command")
+            _raise_from(source, "%r has no shell script to append the plugin copy commands to (expected an option "
+                                "and a script, e.g. [\"-c\", \"mkdir -p ... && cp ...\"])" % (args,))
         args[-1] = " && ".join([args[-1]] + copies)
 
     init = {"name": settings.get("init_container_name"), "image": image, "command": list(command), "args": args}
@@ -817,6 +998,10 @@ def _plan(settings, annotations, warnings):
     if not isinstance(resources, dict):
         settings.fail("resources", "must be a mapping with limits and/or requests")
     resources = dict((part, resources[part]) for part in ("limits", "requests") if resources.get(part))
+    problem = resources_problem(resources, (settings.field("resources", "limits"),
+                                            settings.field("resources", "requests")))
+    if problem:
+        _raise_from(settings.higher("resources.limits", "resources.requests", "resources"), problem)
     if resources:
         init["resources"] = copy.deepcopy(resources)
     if settings.get("security_context"):
@@ -874,6 +1059,10 @@ def _agent_options(annotations, warnings):
                 raise InjectionError(field, "the service name must not be empty", key)
             if option == "collector.backend_service":
                 warnings.extend(validate_backend_services(value, field, key))
+            size = len(value.encode("utf-8"))
+            if size >= ENV_VAR_LIMIT:
+                raise InjectionError(field, "is %d bytes; the agent options go into one environment variable, which "
+                                            "must stay below 128 KiB (%d bytes)" % (size, ENV_VAR_LIMIT), key)
             if any(ch.isspace() for ch in value):
                 raise InjectionError(field, "contains whitespace, which would split %s into separate JVM options"
                                      % "the JVM options variable", key)
@@ -891,24 +1080,40 @@ def _agent_options(annotations, warnings):
 
 def _plugin_patterns(settings, key):
     """The ``a|b`` pattern of one plugin family (list or string), validated; "" when none."""
-    value = settings.get(key)
+    try:
+        return plugin_pattern(settings.get(key))
+    except ValueError as exc:
+        settings.fail(key, str(exc))
+
+
+def plugin_pattern(value):
+    """The ``a|b`` pattern (a ``grep -E`` expression in the init container's script) of one plugin family.
+
+    ``value``: a ``|``-separated string or a list of strings; empty or None gives "".  Raises
+    ``ValueError`` with the problem: quotes, ``$``, backquote, backslash or whitespace (the pattern is
+    placed in a shell command), a leading ``-`` (grep would read it as an option), an empty alternative
+    (it would copy every plugin), or an invalid expression.
+    """
     if not value:
         return ""
     if isinstance(value, list):
         if not _is_str_list(value):
-            settings.fail(key, "must be a list of strings")
+            raise ValueError("must be a list of strings")
         value = "|".join(value)
     if not isinstance(value, str):
-        settings.fail(key, "must be a '|'-separated string or a list of strings")
+        raise ValueError("must be a '|'-separated string or a list of strings")
     if _PLUGIN_UNSAFE.search(value):
-        settings.fail(key, "%r: plugin patterns must not contain quotes, '$', '`', '\\' or whitespace "
-                           "(they are placed in a shell command)" % (value,))
+        raise ValueError("%r: plugin patterns must not contain quotes, '$', '`', '\\' or whitespace "
+                         "(they are placed in a shell command)" % (value,))
+    if value.startswith("-"):
+        raise ValueError("%r starts with '-', which grep would read as an option (e.g. -v inverts the match)"
+                         % (value,))
     if any(not part for part in value.split("|")):
-        settings.fail(key, "%r has an empty alternative, which would match (and copy) every plugin" % (value,))
+        raise ValueError("%r has an empty alternative, which would match (and copy) every plugin" % (value,))
     try:
         re.compile(value)
-    except re.error as exc:
-        settings.fail(key, "%r is not a valid pattern (%s)" % (value, exc))
+    except (re.error, RecursionError, OverflowError) as exc:
+        raise ValueError("%r is not a valid pattern (%s)" % (value, exc))
     return value
 
 
@@ -916,127 +1121,277 @@ def _select_containers(containers, settings):
     matcher = settings.get("container_matcher")
     if matcher is None or matcher == "":
         return list(containers)
-    if not isinstance(matcher, str):
-        settings.fail("container_matcher", "must be a regular expression (a string)")
     try:
-        compiled = re.compile(matcher)
-    except re.error as exc:
-        settings.fail("container_matcher", "%r is not a valid regular expression (%s)" % (matcher, exc))
-    # Go's MatchString (SWCK) finds the pattern anywhere in the name: re.search, not re.match
-    chosen = [c for c in containers if compiled.search(str(c.get("name", "")))]
+        compiled = compile_re2(matcher)
+    except ValueError as exc:
+        settings.fail("container_matcher", str(exc))
+    # Go's MatchString (SWCK) finds the pattern anywhere in the name: a search, not a match; the names are DNS
+    # labels (checked), and RE2's matching is linear in them
+    chosen = [c for c in containers if compiled.search(c["name"])]
     if not chosen:
         settings.fail("container_matcher", "%r matches none of the containers (%s)"
                       % (matcher, ", ".join(str(c.get("name")) for c in containers)))
     return chosen
 
 
-def _check_conflicts(spec, targets, plan, settings):
-    names = [c.get("name") for c in (spec.get("initContainers") or []) + (spec.get("containers") or [])
-             if isinstance(c, dict)]
-    if plan["init"]["name"] in names:
-        settings.fail("init_container_name", "the pod already has a container named %r" % plan["init"]["name"])
-    existing = [v.get("name") for v in (spec.get("volumes") or []) if isinstance(v, dict)]
+def _check_template_shape(annotations, spec, containers):
+    """Refuse a template whose parts have the wrong types (the API server would refuse it too)."""
+    for key in annotations:
+        if not isinstance(key, str):
+            raise InjectionError("metadata.annotations", "the key %r is not a string (annotation keys and values are "
+                                                         "strings)" % (key,))
+    for key in ("initContainers", "volumes"):
+        if spec.get(key) is not None and not isinstance(spec[key], list):
+            raise InjectionError("spec.%s" % key, "must be a list, got %s" % type(spec[key]).__name__)
+    seen = set()
+    for index, container in enumerate(containers):
+        field = "spec.containers[%d]" % index
+        if not isinstance(container, dict):
+            raise InjectionError(field, "must be a container (a mapping), got %s" % type(container).__name__)
+        name = container.get("name")
+        if not _is_dns_label(name):
+            raise InjectionError(field + ".name", "%s is not a container name (a DNS label: lower-case letters, "
+                                                  "digits and '-', at most 63 characters)"
+                                 % ("missing" if name is None else repr(name),))
+        if name in seen:
+            raise InjectionError(field + ".name", "%r names two containers" % (name,))
+        seen.add(name)
+        for key in ("env", "volumeMounts", "command", "args"):
+            if container.get(key) is not None and not isinstance(container[key], list):
+                raise InjectionError("%s.%s" % (field, key), "must be a list, got %s" % type(container[key]).__name__)
+
+
+def _index_of(items, item):
+    return next(index for index, candidate in enumerate(items) if candidate is item)
+
+
+def _check_conflicts(spec, containers, targets, plan, settings):
+    """Refuse names and paths the template uses already; a conflict with a built-in default names the
+    template's field."""
+    name = plan["init"]["name"]
+    for key in ("initContainers", "containers"):
+        for index, item in enumerate(spec.get(key) or []):
+            if isinstance(item, dict) and item.get("name") == name:
+                settings.fail("init_container_name", "the pod already has a container named %r" % name,
+                              "spec.%s[%d].name" % (key, index))
     for volume in plan["volumes"]:
-        if volume["name"] in existing:
-            settings.fail("volume_name", "the pod already has a volume named %r" % volume["name"])
+        for index, item in enumerate(spec.get("volumes") or []):
+            if isinstance(item, dict) and item.get("name") == volume["name"]:
+                settings.fail("volume_name", "the pod already has a volume named %r" % volume["name"],
+                              "spec.volumes[%d].name" % index)
+        for key in ("initContainers", "containers"):  # a mount of a volume the pod lacks: removal would drop it
+            for index, item in enumerate(spec.get(key) or []):
+                for position, mount in enumerate(_list(item, "volumeMounts")):
+                    if isinstance(mount, dict) and mount.get("name") == volume["name"]:
+                        settings.fail("volume_name", "container %s already mounts a volume named %r"
+                                      % (item.get("name"), volume["name"]),
+                                      "spec.%s[%d].volumeMounts[%d].name" % (key, index, position))
     for container in targets:
-        paths = [m.get("mountPath") for m in (container.get("volumeMounts") or []) if isinstance(m, dict)]
-        for mount in plan["mounts"]:
-            if mount["mountPath"] in paths:
-                settings.fail("mount_path", "container %s already mounts a volume at %s"
-                              % (container.get("name"), mount["mountPath"]))
-        for env in container.get("env") or []:
+        field = "spec.containers[%d]" % _index_of(containers, container)
+        for index, item in enumerate(container.get("volumeMounts") or []):
+            for mount in plan["mounts"]:
+                if isinstance(item, dict) and item.get("mountPath") == mount["mountPath"]:
+                    settings.fail("mount_path", "container %s already mounts a volume at %s"
+                                  % (container.get("name"), mount["mountPath"]),
+                                  "%s.volumeMounts[%d].mountPath" % (field, index))
+        for index, env in enumerate(container.get("env") or []):
             if isinstance(env, dict) and env.get("name") == plan["env_name"] and "valueFrom" in env:
                 settings.fail("env_name", "container %s sets %s with valueFrom, which cannot be merged with the "
-                                          "agent option; set %senv.Name to another variable (e.g. JDK_JAVA_OPTIONS)"
-                              % (container.get("name"), plan["env_name"], SIDECAR_PREFIX))
+                                          "agent option; set defaults.env_name (or the annotation %senv.Name) to another "
+                                          "variable (e.g. JDK_JAVA_OPTIONS)"
+                              % (container.get("name"), plan["env_name"], SIDECAR_PREFIX),
+                              "%s.env[%d]" % (field, index))
 
 
-def _inject_container(container, plan, warnings):
+_NOT_APPLIED = ("so the %s* and %s* annotations are not applied to it" % (AGENT_PREFIX, PLUGINS_PREFIX))
+
+
+def _inject_container(container, plan, warnings, field):
     """Add the mounts and env vars to one container; returns what was done (its record)."""
     rec = {"created": {}}
     mounts = _ensure_list(container, "volumeMounts", rec["created"], "volumeMounts")
     mounts.extend(copy.deepcopy(plan["mounts"]))
-    env = _ensure_list(container, "env", rec["created"], "env")
+    name = container.get("name")
+    env_name = plan["env_name"]
     token = plan["token"]
+    own_env = container.get("env") if isinstance(container.get("env"), list) else []
     current = None
-    for item in env:
-        if isinstance(item, dict) and item.get("name") == plan["env_name"]:
+    for item in own_env:
+        if isinstance(item, dict) and item.get("name") == env_name:
             current = item  # the last one wins in Kubernetes, so merge into the last
-    if current is None:
-        env.append({"name": plan["env_name"], "value": token})
+    elsewhere = _agent_loaded_elsewhere(container, env_name)
+    if current is not None and isinstance(current.get("value"), str) and _loads_skywalking_agent(current["value"]):
+        rec["mode"] = "kept"
+        warnings.append("container %s: %s already loads %s; kept as it is, %s" % (name, env_name, AGENT_JAR, _NOT_APPLIED))
+    elif elsewhere:
+        rec["mode"] = "kept"
+        warnings.append("container %s: %s already loads %s; %s is left as it is (no second agent), %s"
+                        % (name, elsewhere, AGENT_JAR, env_name, _NOT_APPLIED))
+    elif current is None:
+        env = _ensure_list(container, "env", rec["created"], "env")
+        env.append({"name": env_name, "value": token})
         rec["mode"] = "added"
+        _check_env_size(env_name, token, "%s.env[%d]" % (field, len(env) - 1))
     else:
         own = current.get("value")
-        if isinstance(own, str) and _loads_skywalking_agent(own):
-            rec["mode"] = "kept"
-            warnings.append("container %s: %s already loads %s; kept as it is"
-                            % (container.get("name"), plan["env_name"], AGENT_JAR))
-        else:
-            rec["mode"] = "merged"
-            rec["before"] = "absent" if "value" not in current else ("null" if own is None else "text")
-            own = own if isinstance(own, str) else ""
-            sep = "" if own == "" or own[-1:].isspace() else " "
-            current["value"] = own + sep + token
-            rec["sep"] = sep
-    present = set(item.get("name") for item in env if isinstance(item, dict))
+        rec["mode"] = "merged"
+        rec["before"] = "absent" if "value" not in current else ("null" if own is None else "text")
+        own = own if isinstance(own, str) else ""
+        sep = "" if own == "" or own[-1:].isspace() else " "
+        current["value"] = own + sep + token
+        rec["sep"] = sep
+        _check_env_size(env_name, current["value"], "%s.env[%d]" % (field, _index_of(own_env, current)))
+    present = set(item.get("name") for item in own_env if isinstance(item, dict) and isinstance(item.get("name"), str))
     added = []
     for item in plan["extra_env"]:
-        name = item.get("name")
-        if name == plan["env_name"]:
-            warnings.append("container %s: the extra env var %s is the agent's own variable; ignored"
-                            % (container.get("name"), name))
+        extra = item.get("name")
+        if extra == env_name:
+            warnings.append("container %s: the extra env var %s is the agent's own variable; ignored" % (name, extra))
             continue
-        if name in present:
+        if extra in present:
             continue
-        env.append(copy.deepcopy(item))
-        present.add(name)
-        added.append(name)
+        _ensure_list(container, "env", rec["created"], "env").append(copy.deepcopy(item))
+        present.add(extra)
+        added.append(extra)
     if added:
         rec["addedEnv"] = added
     return rec
+
+
+def _check_env_size(name, value, field):
+    size = len(name.encode("utf-8")) + 1 + len(value.encode("utf-8"))
+    if size >= ENV_VAR_LIMIT:
+        raise InjectionError(field, "%s would be %d bytes with its name; one environment variable must stay below "
+                                    "128 KiB (%d bytes): Linux refuses to start the container"
+                             % (name, size, ENV_VAR_LIMIT))
 
 
 def _loads_skywalking_agent(value):
     return any(part.startswith("-javaagent:") and AGENT_JAR in part for part in value.split())
 
 
+def _agent_loaded_elsewhere(container, env_name):
+    """Where, other than ``env_name``, the container loads skywalking-agent.jar already (a phrase), or None:
+    another JVM options variable (the last entry of a name counts, as in Kubernetes), its command or args."""
+    last = {}
+    for item in container.get("env") or []:
+        if isinstance(item, dict) and item.get("name") in _JVM_OPTION_VARS and item.get("name") != env_name:
+            last[item["name"]] = item.get("value")
+    for var in _JVM_OPTION_VARS:
+        if isinstance(last.get(var), str) and _loads_skywalking_agent(last[var]):
+            return var
+    for key in ("command", "args"):
+        words = container.get(key)
+        if isinstance(words, list) and any(isinstance(w, str) and _loads_skywalking_agent(w) for w in words):
+            return "its %s" % key
+    return None
+
+
 # ----------------------------------------------------------------------------------------------
 # removal
 # ----------------------------------------------------------------------------------------------
+
+_RECORD_HAND = ("remove the annotation and the injected init container, volume, mounts and env vars by hand")
+_CREATED = ("absent", "null")
+
 
 def _parse_record(raw):
     field = 'metadata.annotations["%s"]' % RECORD_ANNOTATION
     try:
         record = json.loads(raw) if isinstance(raw, str) else None
-    except ValueError:
+    except (ValueError, RecursionError):
         record = None
     if not isinstance(record, dict) or not isinstance(record.get("containers"), dict):
-        raise InjectionError(field, "the injection record is not readable; remove the annotation and the "
-                                    "injected init container, volume, mounts and env vars by hand", RECORD_ANNOTATION)
+        raise InjectionError(field, "the injection record is not readable; " + _RECORD_HAND, RECORD_ANNOTATION)
     if record.get("v") != RECORD_VERSION:
         raise InjectionError(field, "injection record version %r is not supported (expected %d)"
                              % (record.get("v"), RECORD_VERSION), RECORD_ANNOTATION)
+    problem = _record_problem(record)
+    if problem:
+        raise InjectionError(field, "the injection record is damaged (%s); %s" % (problem, _RECORD_HAND),
+                             RECORD_ANNOTATION)
     return record
 
 
-def _strip_template(tpl, record):
-    """A copy of ``tpl`` without what ``record`` says was injected (tolerates later edits)."""
+def _record_problem(record):
+    """What in a parsed record has the wrong shape (a phrase), or None: removal uses every part of it."""
+    def strings(value):
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+    def created(value):
+        return isinstance(value, dict) and all(v in _CREATED for v in value.values())
+
+    for key, check, shape in (
+            ("initContainer", lambda v: isinstance(v, str), "a name"),
+            ("volumes", strings, "a list of names"),
+            ("mounts", strings, "a list of paths"),
+            ("env", lambda v: isinstance(v, str), "a variable name"),
+            ("token", lambda v: isinstance(v, str), "the injected option"),
+            ("created", created, 'a mapping to "absent" or "null"'),
+            ("annotations", lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values() if x is not None),
+             "a mapping of annotations to their previous values")):
+        if record.get(key) is not None and not check(record[key]):
+            return "%s must be %s, got %r" % (key, shape, record[key])
+    for name, rec in record["containers"].items():
+        if not isinstance(rec, dict):
+            return "containers.%s must be a mapping, got %r" % (name, rec)
+        for key, check, shape in (
+                ("created", created, 'a mapping to "absent" or "null"'),
+                ("mode", lambda v: v in ("added", "merged", "kept"), "added, merged or kept"),
+                ("addedEnv", strings, "a list of variable names"),
+                ("sep", lambda v: isinstance(v, str), "a string"),
+                ("before", lambda v: v in ("absent", "null", "text"), "absent, null or text")):
+            if rec.get(key) is not None and not check(rec[key]):
+                return "containers.%s.%s must be %s, got %r" % (name, key, shape, rec[key])
+    return None
+
+
+def _strip_template(tpl, record, warnings=None):
+    """A copy of ``tpl`` without what ``record`` says was injected (tolerates later edits).
+
+    Every mount of a removed volume goes too, whichever container has it: one renamed since the injection
+    (the one recorded container that is gone) is stripped by its record; another only loses the mount and
+    the recorded ``-javaagent`` option (a warning says so).
+    """
+    warnings = [] if warnings is None else warnings
     tpl = copy.deepcopy(tpl)
     spec = tpl.get("spec") if isinstance(tpl.get("spec"), dict) else {}
     created = record.get("created") or {}
     init_name = record.get("initContainer")
     volumes = set(record.get("volumes") or [])
+    recs = record["containers"]
     if isinstance(spec.get("initContainers"), list):
         spec["initContainers"] = [c for c in spec["initContainers"]
                                   if not (isinstance(c, dict) and c.get("name") == init_name)]
+        for item in spec["initContainers"]:
+            if isinstance(item, dict) and _drop_mounts(item, volumes):
+                warnings.append("init container %s mounted the agent's volume; that mount was removed with the volume"
+                                % (item.get("name"),))
     _restore_list(spec, "initContainers", created.get("spec.initContainers"))
     if isinstance(spec.get("volumes"), list):
         spec["volumes"] = [v for v in spec["volumes"] if not (isinstance(v, dict) and v.get("name") in volumes)]
     _restore_list(spec, "volumes", created.get("spec.volumes"))
-    for container in spec.get("containers") or []:
-        if isinstance(container, dict) and container.get("name") in record["containers"]:
-            _strip_container(container, record["containers"][container["name"]], record, volumes)
+    containers = [c for c in spec.get("containers") or [] if isinstance(c, dict)] \
+        if isinstance(spec.get("containers"), list) else []
+    present = set(c.get("name") for c in containers if isinstance(c.get("name"), str))
+    missing = [name for name in recs if name not in present]
+    strays = []
+    for container in containers:
+        name = container.get("name")
+        if isinstance(name, str) and name in recs:
+            _strip_container(container, recs[name], record, volumes)
+        elif _mounts_any(container, volumes):
+            strays.append(container)
+    if len(strays) == 1 and len(missing) == 1:
+        _strip_container(strays[0], recs[missing[0]], record, volumes)
+        warnings.append("container %s was injected as %s (renamed since); its injection was removed"
+                        % (strays[0].get("name"), missing[0]))
+    else:
+        for container in strays:
+            _strip_container(container, {}, record, volumes)
+            warnings.append("container %s is not in the injection record but mounted the agent's volume (renamed "
+                            "since?): that mount and the recorded -javaagent option were removed; check it for other "
+                            "env vars the injection added" % (container.get("name"),))
     meta = tpl.get("metadata") if isinstance(tpl.get("metadata"), dict) else {}
     annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else None
     if annotations is not None:
@@ -1050,19 +1405,39 @@ def _strip_template(tpl, record):
     return tpl
 
 
+def _mounts_any(container, volumes):
+    mounts = container.get("volumeMounts")
+    return isinstance(mounts, list) and any(isinstance(m, dict) and m.get("name") in volumes for m in mounts)
+
+
+def _drop_mounts(container, volumes):
+    """Drop the container's mounts of ``volumes``; whether there were any."""
+    if not _mounts_any(container, volumes):
+        return False
+    container["volumeMounts"] = [m for m in container["volumeMounts"] if not (isinstance(m, dict) and m.get("name") in volumes)]
+    return True
+
+
 def _strip_container(container, rec, record, volumes):
+    """Undo one container's injection (``rec``: its record; ``{}`` for one the record does not know: only the mounts
+    and the recorded option go)."""
     created = rec.get("created") or {}
-    paths = set(record.get("mounts") or [])
-    if isinstance(container.get("volumeMounts"), list):
-        container["volumeMounts"] = [m for m in container["volumeMounts"]
-                                     if not (isinstance(m, dict) and m.get("mountPath") in paths
-                                             and m.get("name") in volumes)]
+    _drop_mounts(container, volumes)  # every mount of a removed volume: the API server refuses a dangling one
     _restore_list(container, "volumeMounts", created.get("volumeMounts"))
     env = container.get("env")
     if isinstance(env, list):
         name, token, mode = record.get("env"), record.get("token"), rec.get("mode")
         for added in reversed(rec.get("addedEnv") or []):
             _drop_last(env, added)
+        if not rec and token:  # not recorded: drop our variable if it holds just the option, else unmerge it
+            for index in range(len(env) - 1, -1, -1):
+                item = env[index]
+                if isinstance(item, dict) and item.get("name") == name and isinstance(item.get("value"), str):
+                    if item["value"] == token:
+                        del env[index]
+                    else:
+                        item["value"] = _unmerge(item["value"], " ", token)
+                    break
         if mode == "added":
             _drop_last(env, name, token)
         elif mode == "merged" and token:
@@ -1103,8 +1478,293 @@ def _drop_last(env, name, value=None):
 
 
 # ----------------------------------------------------------------------------------------------
+# regular expressions: RE2's syntax (Go's regexp: SWCK; Envoy), matched in linear time
+# ----------------------------------------------------------------------------------------------
+
+RE2_MAX_REPEAT = 1000  # Go's regexp refuses a larger repeat count
+_RE2_MAX_PROGRAM = 10000  # instructions; a larger expression is refused (RE2 limits the program size too)
+_CHAR, _SPLIT, _JMP, _ASSERT, _MATCH = range(5)
+_P = _sre_parse
+_MAXREPEAT = _P.MAXREPEAT
+_UNSUPPORTED = dict((code, text) for code, text in (
+    (getattr(_P, "GROUPREF", None), "a backreference"),
+    (getattr(_P, "GROUPREF_EXISTS", None), "a conditional group"),
+    (getattr(_P, "ASSERT", None), "a lookahead or lookbehind"),
+    (getattr(_P, "ASSERT_NOT", None), "a negative lookahead or lookbehind"),
+    (getattr(_P, "POSSESSIVE_REPEAT", None), "a possessive quantifier"),
+    (getattr(_P, "ATOMIC_GROUP", None), "an atomic group"),
+) if code is not None)
+_REFUSED_FLAGS = ((_P.SRE_FLAG_VERBOSE, "the flag x"), (_P.SRE_FLAG_ASCII, "the flag a"),
+                  (_P.SRE_FLAG_LOCALE, "the flag L"))
+_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+_CATEGORY_TESTS = {  # RE2's Perl classes are ASCII
+    _P.CATEGORY_DIGIT: lambda c: "0" <= c <= "9",
+    _P.CATEGORY_NOT_DIGIT: lambda c: not "0" <= c <= "9",
+    _P.CATEGORY_SPACE: lambda c: c in "\t\n\f\r ",
+    _P.CATEGORY_NOT_SPACE: lambda c: c not in "\t\n\f\r ",
+    _P.CATEGORY_WORD: lambda c: c in _WORD,
+    _P.CATEGORY_NOT_WORD: lambda c: c not in _WORD,
+}
+
+
+class Re2Pattern(object):
+    """A regular expression in RE2's syntax, matched like Go's ``regexp.MatchString`` in linear time.
+
+    SWCK matches the container regex with Go's ``regexp`` (RE2: no backtracking); Python's ``re``
+    backtracks and can take exponential time (``^(a+)+b``).  ``compile_re2`` refuses what RE2 does not
+    have (backreferences, lookaround, possessive quantifiers, atomic groups, conditionals, ``\\Z``, the
+    flags ``x``/``a``/``L``, repeat counts above 1000) and, deliberately, nested unbounded repetition
+    (``(a+)+``, ``(a*b)*``, ``(x+){2,}``); matching runs an NFA over the characters (Thompson), so its time is
+    linear in the text.  Perl classes (``\\d``, ``\\w``, ``\\s``, ``\\b``) are ASCII, as in RE2; ``$``
+    without ``(?m)`` matches at the end of the text only.
+    """
+
+    def __init__(self, pattern, program):
+        self.pattern = pattern
+        self._program = program
+
+    def search(self, text):
+        """Whether the expression matches anywhere in ``text`` (Go's ``MatchString``)."""
+        program = self._program
+        threads, seen = [], set()
+        for pos in range(len(text) + 1):
+            if self._add(0, pos, text, threads, seen):
+                return True
+            if pos == len(text):
+                return False
+            char = text[pos]
+            following, seen = [], set()
+            for pc in threads:
+                if program[pc][1](char) and self._add(pc + 1, pos + 1, text, following, seen):
+                    return True
+            threads = following
+        return False  # pragma: no cover - the loop returns
+
+    def _add(self, start, pos, text, out, seen):
+        """Follow the empty transitions from ``start`` at ``pos``: character steps go to ``out``; True on a match."""
+        program = self._program
+        stack = [start]
+        while stack:
+            pc = stack.pop()
+            if pc in seen:
+                continue
+            seen.add(pc)
+            inst = program[pc]
+            op = inst[0]
+            if op == _CHAR:
+                out.append(pc)
+            elif op == _MATCH:
+                return True
+            elif op == _JMP:
+                stack.append(inst[1])
+            elif op == _SPLIT:
+                stack.append(inst[2])
+                stack.append(inst[1])
+            elif _assertion_holds(inst[1], inst[2], text, pos):
+                stack.append(pc + 1)
+        return False
+
+
+def compile_re2(pattern):
+    """A ``Re2Pattern`` for ``pattern``; raises ``ValueError`` naming the problem (invalid, not RE2, too costly)."""
+    if not isinstance(pattern, str):
+        raise ValueError("must be a regular expression (a string)")
+    try:
+        parsed = _sre_parse.parse(pattern)
+        re.compile(pattern)
+    except (re.error, OverflowError, RecursionError, ValueError) as exc:
+        raise ValueError("%r is not a valid regular expression (%s)" % (pattern, exc))
+    flags = parsed.state.flags
+    _check_re2(pattern, list(parsed), flags)
+    if _re2_size(list(parsed)) > _RE2_MAX_PROGRAM:
+        raise ValueError("%r is too large (more than %d steps once its repetitions are expanded)"
+                         % (pattern, _RE2_MAX_PROGRAM))
+    program = []
+    _emit(program, list(parsed), flags)
+    program.append((_MATCH,))
+    return Re2Pattern(pattern, program)
+
+
+def re2_problem(pattern):
+    """Why ``pattern`` cannot be used as an RE2 expression (a sentence), or None."""
+    try:
+        compile_re2(pattern)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _check_re2(pattern, items, flags):
+    for op, av in items:
+        if op in _UNSUPPORTED:
+            raise ValueError("%r uses %s, which RE2 (Go's regexp, as SWCK and Envoy use) does not have"
+                             % (pattern, _UNSUPPORTED[op]))
+        if op == _P.AT and av == _P.AT_END_STRING:
+            raise ValueError("%r uses \\Z, which RE2 (Go's regexp, as SWCK and Envoy use) does not have; "
+                             "use $" % (pattern,))
+        if op == _P.SUBPATTERN:
+            _group, add, _delete, body = av
+            _check_flags(pattern, flags | add)
+            _check_re2(pattern, list(body), flags | add)
+        elif op == _P.BRANCH:
+            for alternative in av[1]:
+                _check_re2(pattern, list(alternative), flags)
+        elif op in (_P.MAX_REPEAT, _P.MIN_REPEAT):
+            low, high, body = av
+            if low > RE2_MAX_REPEAT or (high != _MAXREPEAT and high > RE2_MAX_REPEAT):
+                raise ValueError("%r has a repeat count above %d, which RE2 refuses" % (pattern, RE2_MAX_REPEAT))
+            if high == _MAXREPEAT and _has_unbounded(list(body)):
+                raise ValueError("%r repeats a group that itself holds an unbounded repetition (like (a+)+): such "
+                                 "an expression can take exponential time, write it without the nesting"
+                                 % (pattern,))
+            _check_re2(pattern, list(body), flags)
+    _check_flags(pattern, flags)
+
+
+def _check_flags(pattern, flags):
+    for bit, text in _REFUSED_FLAGS:
+        if flags & bit:
+            raise ValueError("%r uses %s, which RE2 (Go's regexp, as SWCK and Envoy use) does not have"
+                             % (pattern, text))
+
+
+def _has_unbounded(items):
+    for op, av in items:
+        if op in (_P.MAX_REPEAT, _P.MIN_REPEAT):
+            if av[1] == _MAXREPEAT or _has_unbounded(list(av[2])):
+                return True
+        elif op == _P.SUBPATTERN and _has_unbounded(list(av[3])):
+            return True
+        elif op == _P.BRANCH and any(_has_unbounded(list(alt)) for alt in av[1]):
+            return True
+    return False
+
+
+def _re2_size(items):
+    """The number of instructions ``_emit`` makes (stops counting above the limit)."""
+    total = 0
+    for op, av in items:
+        if op == _P.SUBPATTERN:
+            total += _re2_size(list(av[3]))
+        elif op == _P.BRANCH:
+            total += sum(_re2_size(list(alt)) + 2 for alt in av[1])
+        elif op in (_P.MAX_REPEAT, _P.MIN_REPEAT):
+            low, high, body = av
+            size = _re2_size(list(body))
+            total += low * size + (size + 2 if high == _MAXREPEAT else (high - low) * (size + 1))
+        else:
+            total += 1
+        if total > _RE2_MAX_PROGRAM:
+            return total
+    return total
+
+
+def _emit(program, items, flags):
+    icase = bool(flags & _P.SRE_FLAG_IGNORECASE)
+    for op, av in items:
+        if op == _P.LITERAL:
+            program.append((_CHAR, _char_test(lambda c, code=av: ord(c) == code, icase)))
+        elif op == _P.NOT_LITERAL:
+            test = _char_test(lambda c, code=av: ord(c) == code, icase)
+            program.append((_CHAR, lambda c, test=test: not test(c)))
+        elif op == _P.ANY:
+            if flags & _P.SRE_FLAG_DOTALL:
+                program.append((_CHAR, lambda c: True))
+            else:
+                program.append((_CHAR, lambda c: c != "\n"))
+        elif op == _P.IN:
+            program.append((_CHAR, _set_test(av, icase)))
+        elif op == _P.AT:
+            program.append((_ASSERT, av, bool(flags & _P.SRE_FLAG_MULTILINE)))
+        elif op == _P.SUBPATTERN:
+            _group, add, delete, body = av
+            _emit(program, list(body), (flags | add) & ~delete)
+        elif op == _P.BRANCH:
+            jumps = []
+            alternatives = list(av[1])
+            for index, alternative in enumerate(alternatives):
+                if index < len(alternatives) - 1:
+                    split = len(program)
+                    program.append(None)
+                    _emit(program, list(alternative), flags)
+                    jumps.append(len(program))
+                    program.append(None)
+                    program[split] = (_SPLIT, split + 1, len(program))
+                else:
+                    _emit(program, list(alternative), flags)
+            for jump in jumps:
+                program[jump] = (_JMP, len(program))
+        elif op in (_P.MAX_REPEAT, _P.MIN_REPEAT):
+            low, high, body = av
+            for _index in range(low):
+                _emit(program, list(body), flags)
+            if high == _MAXREPEAT:
+                loop = len(program)
+                program.append(None)
+                _emit(program, list(body), flags)
+                program.append((_JMP, loop))
+                program[loop] = (_SPLIT, loop + 1, len(program))
+            else:
+                splits = []
+                for _index in range(high - low):
+                    splits.append(len(program))
+                    program.append(None)
+                    _emit(program, list(body), flags)
+                for split in splits:
+                    program[split] = (_SPLIT, split + 1, len(program))
+        else:  # pragma: no cover - _check_re2 refused every other operation
+            raise ValueError("unsupported regular expression operation %s" % (op,))
+
+
+def _char_test(test, icase):
+    if not icase:
+        return test
+    return lambda c: test(c) or test(c.lower()) or test(c.upper())
+
+
+def _set_test(items, icase):
+    negate = False
+    tests = []
+    for op, av in items:
+        if op == _P.NEGATE:
+            negate = True
+        elif op == _P.LITERAL:
+            tests.append(lambda c, code=av: ord(c) == code)
+        elif op == _P.RANGE:
+            tests.append(lambda c, low=av[0], high=av[1]: low <= ord(c) <= high)
+        elif op == _P.CATEGORY and av in _CATEGORY_TESTS:
+            tests.append(_CATEGORY_TESTS[av])
+        else:  # pragma: no cover - the parser puts nothing else into a set
+            raise ValueError("unsupported character set item %s" % (op,))
+    member = _char_test(lambda c: any(test(c) for test in tests), icase)
+    if negate:
+        return lambda c: not member(c)
+    return member
+
+
+def _assertion_holds(kind, multiline, text, pos):
+    if kind in (_P.AT_BEGINNING, _P.AT_BEGINNING_STRING):
+        return pos == 0 or (multiline and kind == _P.AT_BEGINNING and text[pos - 1] == "\n")
+    if kind == _P.AT_END:
+        return pos == len(text) or (multiline and text[pos] == "\n")
+    word_before = pos > 0 and text[pos - 1] in _WORD
+    word_after = pos < len(text) and text[pos] in _WORD
+    if kind == _P.AT_BOUNDARY:
+        return word_before != word_after
+    if kind == _P.AT_NON_BOUNDARY:
+        return word_before == word_after
+    return False  # pragma: no cover - the parser makes no other assertion
+
+
+# ----------------------------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------------------------
+
+def _list(parent, key):
+    """``parent[key]`` when it is a list, else an empty list."""
+    value = parent.get(key) if isinstance(parent, dict) else None
+    return value if isinstance(value, list) else []
+
 
 def _ensure(parent, key, created, label, kind):
     """``parent[key]`` as a ``kind`` (list or dict), creating it; remembers in ``created`` whether it was
@@ -1152,8 +1812,10 @@ def _merge_env(base, extra, field):
         raise InjectionError(field, "must be a list of env vars")
     merged = [copy.deepcopy(e) for e in base]
     for index, item in enumerate(extra):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not _ENV_NAME.match(item["name"]):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not _ENV_NAME.fullmatch(item["name"]):
             raise InjectionError("%s[%d]" % (field, index), "must be an env var with a valid name")
+        if item.get("value") is not None and not isinstance(item["value"], str):
+            raise InjectionError("%s[%d].value" % (field, index), "must be a string, got %r" % (item["value"],))
         for pos, old in enumerate(merged):
             if old.get("name") == item["name"]:
                 merged[pos] = copy.deepcopy(item)
@@ -1192,30 +1854,117 @@ def _holds(live, desired, quantities=False):
     return live == desired
 
 
-def _check_swagents(swagents):
+def validate_swagents(swagents, named=False):
+    """Check SwAgent objects completely, without a workload; returns them in the order they apply.
+
+    ``swagents``: a list of SwAgent objects (a single mapping is taken as a list of one).  Every field of
+    each spec is checked alone (types, names, the container regex as RE2, plugin patterns, resources,
+    env); what fails only together with other layers (e.g. a limit below a request set elsewhere) is found
+    at injection.  Errors name ``swagents[<index>].<field>``, or ``SwAgent <namespace>/<name>: <field>``
+    when ``named`` (SwAgents found among the objects).  Raises ``SpecError``.
+    """
+    return _check_swagents(swagents, named, values=True)
+
+
+def _check_swagents(swagents, named=False, values=False):
+    """``swagents`` (SwAgent objects) checked, in the order they apply (by name, then namespace).
+
+    Without ``values`` only the shape is checked (mappings, names): a bad value fails the workloads the
+    SwAgent applies to, with an error naming it, as in a cluster.  See ``validate_swagents``.
+    """
     if swagents is None:
         return []
     if isinstance(swagents, dict):
         swagents = [swagents]
+    if not isinstance(swagents, (list, tuple)):
+        raise SpecError("swagents", "must be a list of SwAgent objects, got %s" % type(swagents).__name__)
     agents = []
     for index, agent in enumerate(swagents):
         if not isinstance(agent, dict):
-            raise SpecError("swagents[%d]" % index, "must be a SwAgent object (a mapping)")
+            raise SpecError("swagents[%d]" % index, "must be a SwAgent object (a mapping), got %s"
+                            % type(agent).__name__)
+        meta = agent.get("metadata")
+        where = "swagents[%d]" % index
+        if named and isinstance(meta, dict) and isinstance(meta.get("name"), str):
+            where = "SwAgent %s" % ("%s/%s" % (meta["namespace"], meta["name"]) if isinstance(meta.get("namespace"), str)
+                                    else meta["name"])
+
+        def field(sub, _where=where):
+            return "%s: %s" % (_where, sub) if _where.startswith("SwAgent ") else "%s.%s" % (_where, sub)
+
         kind = agent.get("kind", SWAGENT_KIND)
         if kind != SWAGENT_KIND:
-            raise SpecError("swagents[%d].kind" % index, "must be %s, got %r" % (SWAGENT_KIND, kind))
-        name = (agent.get("metadata") or {}).get("name")
+            raise SpecError(field("kind"), "must be %s, got %r" % (SWAGENT_KIND, kind))
+        if meta is not None and not isinstance(meta, dict):
+            raise SpecError(field("metadata"), "must be a mapping, got %s" % type(meta).__name__)
+        name = (meta or {}).get("name")
         if not isinstance(name, str) or not name:
-            raise SpecError("swagents[%d].metadata.name" % index, "a SwAgent needs a name")
-        spec = agent.get("spec") or {}
-        if not isinstance(spec, dict):
-            raise SpecError("swagents[%d].spec" % index, "must be a mapping")
-        selector = spec.get("selector")
-        if selector is not None and not isinstance(selector, dict):
-            raise SpecError("swagents[%d].spec.selector" % index, "must be a mapping of labels")
+            raise SpecError(field("metadata.name"), "a SwAgent needs a name (a string)")
+        namespace = meta.get("namespace")
+        if namespace is not None and not isinstance(namespace, str):
+            raise SpecError(field("metadata.namespace"), "must be a namespace name (a string), got %r" % (namespace,))
+        spec = agent.get("spec")
+        if spec is not None and not isinstance(spec, dict):
+            raise SpecError(field("spec"), "must be a mapping, got %s" % type(spec).__name__)
+        if values:
+            _check_swagent_spec(spec or {}, field)
+        else:
+            for key, shape in (("selector", "a mapping of labels"), ("javaSidecar", "a mapping")):
+                if (spec or {}).get(key) is not None and not isinstance(spec[key], dict):
+                    raise SpecError(field("spec." + key), "must be %s, got %s" % (shape, type(spec[key]).__name__))
         agents.append(agent)
     # a stable order: by name (then namespace); the last one wins
     return sorted(agents, key=lambda a: (a["metadata"]["name"], a["metadata"].get("namespace") or ""))
+
+
+def _check_swagent_spec(spec, field):
+    """Check each field of a SwAgent's spec alone (``field("spec.x")``: the path to name)."""
+    selector = spec.get("selector")
+    if selector is not None and not isinstance(selector, dict):
+        raise SpecError(field("spec.selector"), "must be a mapping of labels, got %s" % type(selector).__name__)
+    for key in selector or {}:
+        if not isinstance(key, str):
+            raise SpecError(field("spec.selector"), "the label key %r is not a string" % (key,))
+    if spec.get("containerMatcher"):
+        problem = re2_problem(spec["containerMatcher"])
+        if problem:
+            raise SpecError(field("spec.containerMatcher"), problem)
+    if spec.get("sharedVolumeName") and not _is_dns_label(spec["sharedVolumeName"]):
+        raise SpecError(field("spec.sharedVolumeName"), "%r is not a valid volume name (a DNS label: lower-case "
+                                                        "letters, digits and '-', at most 63 characters)"
+                        % (spec["sharedVolumeName"],))
+    for _annotation, name, _key, _directory in PLUGIN_FAMILIES:
+        try:
+            plugin_pattern(spec.get(name))
+        except ValueError as exc:
+            raise SpecError(field("spec." + name), str(exc))
+    sidecar = spec.get("javaSidecar")
+    if sidecar is None:
+        return
+    if not isinstance(sidecar, dict):
+        raise SpecError(field("spec.javaSidecar"), "must be a mapping, got %s" % type(sidecar).__name__)
+    if sidecar.get("name") and not _is_dns_label(sidecar["name"]):
+        raise SpecError(field("spec.javaSidecar.name"), "%r is not a valid container name (a DNS label)"
+                        % (sidecar["name"],))
+    image = sidecar.get("image")
+    if image and (not isinstance(image, str) or any(ch.isspace() for ch in image)):
+        raise SpecError(field("spec.javaSidecar.image"), "%r is not an image reference" % (image,))
+    for key in ("command", "args"):
+        if sidecar.get(key) and not _is_str_list(sidecar[key]):
+            raise SpecError(field("spec.javaSidecar." + key), "must be a list of strings")
+    resources = sidecar.get("resources")
+    if resources:
+        if not isinstance(resources, dict):
+            raise SpecError(field("spec.javaSidecar.resources"), "must be a mapping with limits and/or requests")
+        for part in ("limits", "requests"):
+            if resources.get(part):
+                validate_resource_list(resources[part], field("spec.javaSidecar.resources." + part))
+        problem = resources_problem(resources, (field("spec.javaSidecar.resources.limits"),
+                                                field("spec.javaSidecar.resources.requests")))
+        if problem:
+            raise SpecError(field("spec.javaSidecar.resources"), problem)
+    if sidecar.get("env"):
+        _merge_env([], sidecar["env"], field("spec.javaSidecar.env"))
 
 
 def _validate_defaults(cfg):
@@ -1233,20 +1982,26 @@ def _validate_defaults(cfg):
         if part not in ("limits", "requests"):
             raise SpecError("defaults.resources.%s" % part, "unknown key (limits, requests)")
         validate_resource_list(value, "defaults.resources.%s" % part)
+    problem = resources_problem(cfg["resources"], ("defaults.resources.limits", "defaults.resources.requests"))
+    if problem:
+        raise SpecError("defaults.resources", problem)
     if not isinstance(cfg["env"], list):
         raise SpecError("defaults.env", "must be a list of env vars")
     _merge_env([], cfg["env"], "defaults.env")
     if cfg["backend_service"] is not None:
         validate_backend_services(cfg["backend_service"], "defaults.backend_service")
     if cfg["container_matcher"] is not None:
-        try:
-            re.compile(cfg["container_matcher"])
-        except (re.error, TypeError) as exc:
-            raise SpecError("defaults.container_matcher", "not a valid regular expression (%s)" % exc)
+        problem = re2_problem(cfg["container_matcher"])
+        if problem:
+            raise SpecError("defaults.container_matcher", problem)
     if cfg["ca_secret"] is not None and not (isinstance(cfg["ca_secret"], str) and cfg["ca_secret"]):
         raise SpecError("defaults.ca_secret", "must be the name of a Secret")
     if cfg["security_context"] is not None and not isinstance(cfg["security_context"], dict):
         raise SpecError("defaults.security_context", "must be a mapping")
+
+
+def _is_dns_label(value):
+    return isinstance(value, str) and _DNS_LABEL.fullmatch(value) is not None
 
 
 def _is_str_list(value):
@@ -1276,7 +2031,7 @@ def _split_host_port(item, field, annotation):
         host, _sep, port = item.partition(":")
         port = port if _sep else None
     if port is not None:
-        if not port.isdigit() or not 0 < int(port) < 65536:
+        if not _PORT.fullmatch(port) or not 0 < int(port) < 65536:  # str.isdigit takes '²', int() does not
             raise InjectionError(field, "%r: %r is not a port number (1-65535)" % (item, port), annotation)
     if not host:
         raise InjectionError(field, "%r: the host is empty" % (item,), annotation)
@@ -1284,7 +2039,7 @@ def _split_host_port(item, field, annotation):
 
 
 def _did_you_mean(word, candidates):
-    found = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    found = difflib.get_close_matches(str(word), sorted(candidates), n=1, cutoff=0.6)
     return " (did you mean %s?)" % found[0] if found else ""
 
 
@@ -1303,7 +2058,9 @@ def _template(obj, path):
         walked.append(key)
         node = node.get(key) if isinstance(node, dict) else None
         if not isinstance(node, dict):
-            raise InjectionError(".".join(walked), "missing (the pod template must be a mapping)")
+            exc = InjectionError(".".join(walked), "missing (the pod template must be a mapping)")
+            exc.absolute = True  # a path from the object, not from the template
+            raise exc
     return node
 
 
@@ -1348,13 +2105,14 @@ def _finish(original, result, report, status, reason, mark_errors=False):
 
 def _error(original, report, exc, prefix, mark_errors):
     field = exc.field
-    if prefix and not field.startswith("SwAgent ") and not field.startswith("defaults."):
+    if prefix and not field.startswith("SwAgent ") and not field.startswith("defaults.") \
+            and not getattr(exc, "absolute", False):
         field = "%s.%s" % (prefix, field)
     report.update(status=ERROR, field=field, annotation=exc.annotation, containers=[],
                   reason="%s: %s" % (field, exc.problem))
     result = copy.deepcopy(original)
-    if mark_errors and isinstance(result, dict):
-        meta = result.setdefault("metadata", {})
+    if mark_errors and isinstance(result, dict) and isinstance(result.setdefault("metadata", {}), dict):
+        meta = result["metadata"]
         if not isinstance(meta.get("annotations"), dict):
             meta["annotations"] = {}
         meta["annotations"][ERROR_ANNOTATION] = report["reason"]

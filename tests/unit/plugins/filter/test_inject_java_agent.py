@@ -286,3 +286,35 @@ def test_cli_output_reads_back_as_the_same_data(value):
     data = docs()
     data[1]["metadata"]["annotations"] = {"note": value}
     assert list(yaml.safe_load_all(inject_cli.dump_documents(data))) == data
+
+
+@pytest.mark.parametrize("data, named", [
+    ({"kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {
+        "metadata": {"labels": {inj.INJECTION_LABEL: "true"}, "annotations": {5: "x"}},
+        "spec": {"containers": [{"name": "app"}]}}}}, "spec.template.metadata.annotations"),
+    ({"kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {
+        "metadata": {"labels": {inj.INJECTION_LABEL: "true"}},
+        "spec": {"initContainers": "x", "containers": [{"name": "app"}]}}}}, "spec.template.spec.initContainers"),
+    ({"kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": {
+        "metadata": {"labels": {inj.INJECTION_LABEL: "true"}},
+        "spec": {"containers": [{"image": "app"}]}}}}, "spec.template.spec.containers[0].name"),
+])
+def test_filter_odd_objects_fail_naming_the_field(data, named):
+    for run in (inject_filter.inject_java_agent, remove_filter.remove_java_agent):
+        try:
+            run(data)
+        except AnsibleFilterError as exc:
+            assert named in str(exc)
+        else:
+            assert run is remove_filter.remove_java_agent  # nothing to remove: unchanged
+
+
+def test_filter_recursive_data_and_bad_swagents_are_filter_errors():
+    loop = {"kind": "Deployment"}
+    loop["spec"] = loop
+    with pytest.raises(AnsibleFilterError, match="refers to itself"):
+        inject_filter.inject_java_agent([loop])
+    with pytest.raises(AnsibleFilterError, match=r"swagents\[0\]\.spec\.containerMatcher"):
+        inject_filter.inject_java_agent([], swagents=[{"metadata": {"name": "a"}, "spec": {"containerMatcher": "(a+)+"}}])
+    with pytest.raises(AnsibleFilterError, match="defaults.5"):
+        inject_filter.inject_java_agent([], defaults={5: "x"})
