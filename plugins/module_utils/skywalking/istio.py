@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import SpecError
+from ansible_collections.skywalking.swck.plugins.module_utils.skywalking.inject import re2_problem
 
 MESH_CONFIGMAP = "istio"
 MESH_KEY = "mesh"
@@ -51,6 +53,8 @@ ENVOY_METRIC_ENV = "SW_ENVOY_METRIC"
 ENVOY_METRIC_SERVICE_ENV = "SW_ENVOY_METRIC_SERVICE"
 ALS_HTTP_ENV = "SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS"
 ALS_TCP_ENV = "SW_ENVOY_METRIC_ALS_TCP_ANALYSIS"
+
+_PORT = re.compile(r"[0-9]{1,5}")
 
 
 def _yaml():
@@ -103,8 +107,15 @@ def desired_settings(address, metrics_address=None, access_log=True, metrics=Tru
     if metrics:
         pairs.append((METRICS_ADDRESS, _address(metrics_address or address, "metrics_address")))
     if stats_regexps is not None:
-        if not isinstance(stats_regexps, (list, tuple)) or not all(isinstance(r, str) and r for r in stats_regexps):
+        if not isinstance(stats_regexps, (list, tuple)):
             raise SpecError("stats_regexps", "must be a list of regular expressions")
+        for index, regexp in enumerate(stats_regexps):
+            if not isinstance(regexp, str) or not regexp:
+                raise SpecError("stats_regexps[%d]" % index, "must be a regular expression (a non-empty string)")
+            # Envoy matches them with RE2: refuse what RE2 lacks, and nested repetition (see inject.compile_re2)
+            problem = re2_problem(regexp)
+            if problem:
+                raise SpecError("stats_regexps[%d]" % index, problem)
         pairs.append((STATS_REGEXPS, list(stats_regexps)))
     if not pairs:
         raise SpecError("access_log", "nothing to configure: enable access_log and/or metrics")
@@ -123,17 +134,21 @@ def merge_mesh_config(text, address, metrics_address=None, access_log=True, metr
         {"v": 1, "entries": [{"path": [...], "absent": bool, "previous": value, "set": value}, ...]}
 
     in the order the keys were set (mappings created on the way come first, as entries whose ``set``
-    is ``{}``).  ``changed`` is False (and ``new_text is text``) when the mesh config already holds
-    everything.  Raises ``SpecError``.
+    is ``{}``), plus ``"absentKey": true`` when the ConfigMap had no ``mesh`` key at all (``text`` None)
+    before the first merge, so that removal gives it back without one.  ``changed`` is False (and
+    ``new_text is text``) when the mesh config already holds everything.  Raises ``SpecError``.
     """
     pairs = desired_settings(address, metrics_address, access_log, metrics, stats_regexps)
     current = load_mesh(text)
-    base = _restore_data(current, parse_record(record)) if record else copy.deepcopy(current)
+    old = parse_record(record) if record else None
+    base = _restore_data(current, old) if old else copy.deepcopy(current)
     data = copy.deepcopy(base)
     entries = []
     for path, value in pairs:
         _set_path(data, path, value, entries)
     new_record = {"v": RECORD_VERSION, "entries": entries}
+    if (old.get("absentKey") if old else text is None):
+        new_record["absentKey"] = True
     if data == current:
         return text, new_record, False
     return dump_mesh(data), new_record, True
@@ -144,11 +159,16 @@ def restore_mesh_config(text, record):
 
     Each recorded key goes back to its previous value (or away when it was absent, with the mappings
     created for it once they are empty) -- unless someone changed it since: such keys are kept and
-    listed in ``kept`` (dotted paths).  Raises ``SpecError`` for an unreadable record.
+    listed in ``kept`` (dotted paths).  ``new_text`` is None when the ConfigMap had no ``mesh`` key before
+    the merge and nothing else is left in it: the key is to be deleted.  Raises ``SpecError`` for an
+    unreadable record.
     """
     current = load_mesh(text)
     kept = []
-    data = _restore_data(current, parse_record(record), kept)
+    parsed = parse_record(record)
+    data = _restore_data(current, parsed, kept)
+    if parsed.get("absentKey") and not data:
+        return None, kept, text is not None
     if data == current:
         return text, kept, False
     return dump_mesh(data), kept, True
@@ -159,14 +179,25 @@ def parse_record(record):
     if isinstance(record, str):
         try:
             record = json.loads(record)
-        except ValueError:
+        except (ValueError, RecursionError):
             record = None
     if not isinstance(record, dict) or record.get("v") != RECORD_VERSION or not isinstance(record.get("entries"), list):
         raise SpecError(RECORD_ANNOTATION, "not a mesh config record of version %d" % RECORD_VERSION)
+    if not isinstance(record.get("absentKey", False), bool):
+        raise SpecError(RECORD_ANNOTATION, "damaged record: absentKey must be true or false, got %r"
+                        % (record["absentKey"],))
     for entry in record["entries"]:
-        if not isinstance(entry, dict) or not isinstance(entry.get("path"), list) or not entry["path"]:
-            raise SpecError(RECORD_ANNOTATION, "malformed entry %r" % (entry,))
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), list) or not entry["path"] \
+                or not all(isinstance(key, str) for key in entry["path"]) \
+                or not isinstance(entry.get("absent", False), bool):
+            raise SpecError(RECORD_ANNOTATION, "malformed entry %s (expected a path of keys, absent true or false, "
+                                               "previous and set values)" % (_short(entry),))
     return record
+
+
+def _short(value, limit=200):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def record_text(record):
@@ -233,7 +264,8 @@ def _address(value, field):
     if not isinstance(value, str) or not value:
         raise SpecError(field, "must be host:port of OAP's or Satellite's gRPC port")
     host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536 or any(ch.isspace() for ch in value):
+    if not sep or not host or not _PORT.fullmatch(port) or not 0 < int(port) < 65536 \
+            or any(ch.isspace() for ch in value):  # str.isdigit takes '²', which int() refuses
         raise SpecError(field, "%r is not host:port" % (value,))
     return value
 

@@ -232,3 +232,66 @@ def test_restore_after_merge_is_the_identity(data, stats, metrics):
     restored, kept, _changed = istio.restore_mesh_config(merged, json.loads(istio.record_text(record)))
     assert kept == []
     assert ordered_text(istio.load_mesh(restored)) == ordered_text(data)
+
+
+# --- hardening: a ConfigMap without a mesh key, RE2 stats regexps, odd ports, damaged records ---
+
+
+
+def test_mesh_without_a_mesh_key_is_restored_without_one():
+    text, record, changed = istio.merge_mesh_config(None, "sw-oap.sw.svc:11800")
+    assert changed and text
+    restored, kept, changed = istio.restore_mesh_config(text, record)
+    assert restored is None and changed and not kept
+    restored, kept, changed = istio.restore_mesh_config(text, istio.record_text(record))
+    assert restored is None
+
+
+def test_mesh_with_an_empty_mesh_key_is_restored_with_it():
+    text, record, _changed = istio.merge_mesh_config("", "sw-oap.sw.svc:11800")
+    restored, _kept, changed = istio.restore_mesh_config(text, record)
+    assert restored is not None and istio.load_mesh(restored) == {} and changed
+
+
+def test_mesh_absent_key_is_kept_across_repeated_merges():
+    text, record, _changed = istio.merge_mesh_config(None, "sw-oap.sw.svc:11800")
+    text, record, _changed = istio.merge_mesh_config(text, "sw-oap.sw.svc:11800", metrics=False, record=record)
+    restored, _kept, _changed = istio.restore_mesh_config(text, record)
+    assert restored is None
+
+
+def test_mesh_absent_key_kept_when_someone_added_settings():
+    text, record, _changed = istio.merge_mesh_config(None, "sw-oap.sw.svc:11800")
+    text = text + "trustDomain: example.org\n"
+    restored, _kept, _changed = istio.restore_mesh_config(text, record)
+    assert istio.load_mesh(restored) == {"trustDomain": "example.org"}
+
+
+@pytest.mark.parametrize("regexps", [[r"(a+)+$"], [r"(?=x)"], [r"(a)\1"], ["("]])
+def test_mesh_stats_regexps_are_re2_checked(regexps):
+    with pytest.raises(SpecError) as err:
+        istio.desired_settings("sw:11800", stats_regexps=regexps)
+    assert err.value.field == "stats_regexps[0]"
+
+
+def test_mesh_oap_stats_regexps_pass_the_check():
+    assert istio.desired_settings("sw:11800", stats_regexps=list(istio.OAP_STATS_REGEXPS))
+
+
+@pytest.mark.parametrize("address", ["sw:\u00b2", "sw:11800\n", "sw:0", "sw:99999"])
+def test_mesh_address_odd_ports(address):
+    with pytest.raises(SpecError) as err:
+        istio.desired_settings(address)
+    assert err.value.field == "address"
+
+
+@pytest.mark.parametrize("record", [
+    "[" * 100000, "[]", json.dumps({"v": 1, "entries": [{"path": [["a"]], "set": 1}]}),
+    json.dumps({"v": 1, "entries": [{"path": ["a", {}], "set": 1}]}),
+    json.dumps({"v": 1, "entries": [{"path": ["a"], "absent": "yes"}]}),
+    json.dumps({"v": 1, "entries": "x"}), json.dumps({"v": 1, "entries": [], "absentKey": 5}), 5, None,
+])
+def test_damaged_mesh_record_is_one_error(record):
+    with pytest.raises(SpecError) as err:
+        istio.restore_mesh_config("a: 1\n", record)
+    assert err.value.field == istio.RECORD_ANNOTATION
