@@ -8,11 +8,12 @@
         [-f FILE|-] [--remove] [--agent-image IMAGE] [--backend-service HOST:PORT[,...]] \\
         [--defaults FILE] [--swagents FILE] [--mark-errors] < app.yaml > app-injected.yaml
 
-Reads multi-document YAML (a file, or stdin with ``-f -``, the default), injects the agent into every
+Reads multi-document YAML (a file, or stdin with ``-f -``, the default; UTF-8), injects the agent into every
 labelled workload (or removes it with ``--remove``) with the same function as the
 ``skywalking.swck.inject_java_agent`` filter and the ``skywalking.swck.inject`` module, and writes
 the documents to stdout in the same order (empty documents are dropped).  SwAgent documents in the
-input apply to the other documents and are written unchanged.
+input apply to the other documents and are written unchanged.  At most one of ``-f``, ``--defaults``
+and ``--swagents`` may read stdin (``-``); the SwAgents are checked even when the input holds no workload.
 
 Warnings go to stderr.  Exit status: 0 on success; 2 when the input cannot be read or parsed, an
 option is invalid, or an object is invalid -- then each error is on stderr and nothing is written to
@@ -54,6 +55,10 @@ def load_documents(text):
         return [doc for doc in yaml.load_all(text, Loader=loader) if doc is not None]
     except yaml.YAMLError as exc:
         raise CliError("the input is not valid YAML: %s" % exc)
+    except RecursionError:
+        raise CliError("the input is not usable YAML: it is nested too deeply")
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a tagged value: !!int x, a date 2024-13-01
+        raise CliError("the input is not usable YAML: %s" % exc)
 
 
 def dump_documents(docs):
@@ -101,13 +106,30 @@ def _parser():
 
 
 def _read(path, stdin):
+    """The text of ``path`` (``-``: ``stdin``).  Raises ``CliError`` (unreadable, not UTF-8)."""
     if path == "-":
-        return stdin.read()
+        try:
+            return stdin.read()
+        except UnicodeDecodeError as exc:
+            raise CliError("cannot read stdin: it is not UTF-8 text (%s)" % exc)
+        except (IOError, OSError) as exc:
+            raise CliError("cannot read stdin: %s" % exc)
     try:
         with open(path, "r", encoding="utf-8") as handle:
             return handle.read()
-    except (IOError, OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise CliError("cannot read %s: it is not UTF-8 text (%s)" % (path, exc))
+    except (IOError, OSError) as exc:
         raise CliError("cannot read %s: %s" % (path, exc))
+
+
+def _check_stdin_readers(args):
+    """Refuse two options reading stdin (``-``): the first would take all of it."""
+    readers = [option for option, value in (("-f", args.filename), ("--defaults", args.defaults),
+                                            ("--swagents", args.swagents)) if value == "-"]
+    if len(readers) > 1:
+        raise CliError("%s each read stdin ('-'), which can be read once: give all but one of them a file%s"
+                       % (" and ".join(readers), " (-f defaults to '-')" if "-f" in readers else ""))
 
 
 def _ref(report):
@@ -122,6 +144,7 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
     stderr = stderr or sys.stderr
     args = _parser().parse_args(argv)
     try:
+        _check_stdin_readers(args)
         defaults = {}
         if args.defaults:
             docs = load_documents(_read(args.defaults, stdin))
