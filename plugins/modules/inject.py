@@ -27,7 +27,8 @@ description:
     byte.
   - Only workloads whose template changes are written, each with one JSON patch that replaces the pod template
     on the condition that the workload's C(metadata.generation) is still the one the change was computed from
-    (a workload edited in between is read again and recomputed), field manager C(skywalking.swck/injector). A
+    (a workload edited in between is read again and recomputed; a Deployment's generation also moves when its own
+    annotations change), field manager C(skywalking.swck/injector). A
     re-run that changes nothing sends no write request. The number of read requests does not depend on the number of workloads
     or namespaces (one cluster-wide list per kind), unless the credentials may only list namespace by
     namespace.
@@ -39,10 +40,13 @@ description:
     it). Bare Pods are reported there too. CronJobs are injected, so their next Jobs get the agent."
   - Rollout pacing with O(max_concurrent). A template change restarts the workload's pods. At most
     O(max_concurrent) such workloads are written at once, each batch must be Ready before the next one is
-    written, and the first batch that is not stops the run with the reason.
-  - Fields of the template that another field manager owns and the injection changes (typically a container's
-    own C(JAVA_TOOL_OPTIONS), which the agent option is merged into) are listed in RV(shared_fields), with a
-    warning when that manager uses server-side apply (a GitOps controller may undo the change).
+    written, and the first batch that is not stops the run with the reason. A workload that was not Ready before
+    the run touched it is named as already unhealthy.
+  - Warnings for a workload the agent goes into without any collector address (it would report to its built-in
+    C(127.0.0.1:11800)), and for a SwAgent whose image is the default of SWCK's SwAgent CRD (an 8.16.0 agent).
+  - Credentials are not printed. Env values whose name says credential (C(SW_AGENT_AUTHENTICATION), C(*PASSWORD*),
+    C(*TOKEN*), ...) in O(defaults.env), in SwAgents and in the templates shown by C(--diff), and the secrets of
+    O(cluster), are masked in the output, the diff and the arguments echoed at C(-v).
 author:
   - skywalking.swck developers (@skywalking-swck)
 options:
@@ -195,6 +199,9 @@ options:
         form: C(name), C(namespace) and SWCK's spec fields (C(selector), C(containerMatcher), C(javaSidecar),
         C(sharedVolumeName), C(optionalPlugins), C(optionalReporterPlugins), C(bootstrapPlugins)). Without a
         namespace it applies in every namespace."
+      - "Checked before any request: unknown fields (also in C(javaSidecar): C(name), C(image), C(command), C(args),
+        C(resources), C(env)), wrong types and a name given twice in one namespace are refused, naming the item
+        (for example C(swagents[1].spec.javaSidecar.imag), with the SwAgent's name)."
     type: list
     elements: dict
   read_swagents:
@@ -234,7 +241,7 @@ options:
     description:
       - Write SWCK's C(sidecar.skywalking.apache.org/error) annotation, with the reason, on the metadata of each
         invalid workload (never on its pod template, so its pods do not restart). A later successful injection
-        or removal deletes it.
+        or removal deletes it, also in a run without O(mark_errors).
     type: bool
     default: false
 extends_documentation_fragment:
@@ -257,9 +264,10 @@ notes:
   - Needs get/list on namespaces, list on the selected kinds and on pods, patch on the selected kinds, and, with
     O(read_swagents=true), list on C(swagents.operator.skywalking.apache.org). Credentials that cannot list a kind
     in all namespaces make the module list it namespace by namespace.
-  - A workload whose pod template another tool applies with server-side apply (a GitOps controller) keeps fields
-    that tool does not declare, but a merged C(JAVA_TOOL_OPTIONS) value is that tool's field. Render the agent
-    into such manifests in the pipeline instead (P(skywalking.swck.inject_java_agent#filter), or the command line
+  - Fields of the template that another field manager owns and the injection changes (typically a container's
+    own C(JAVA_TOOL_OPTIONS), which the agent option is merged into) are listed in RV(shared_fields). When that
+    manager applies with server-side apply (a GitOps controller), a warning says its next apply may undo the
+    change. Render the agent into such manifests in the pipeline instead (P(skywalking.swck.inject_java_agent#filter), or the command line
     in docs/injection.md).
   - The field manager C(skywalking.swck/injector) is shared by every run of this module; an apply instance of
     P(skywalking.swck.apply#module) must not be called C(injector).
@@ -404,7 +412,9 @@ batches:
   elements: list
   sample: [["Deployment shop/orders", "Deployment shop/payments"], ["DaemonSet shop/agent"]]
 stopped:
-  description: When pacing stopped, the batch (1-based), its workloads, the reason, and the workloads not written.
+  description: When pacing stopped, the batch (1-based), its workloads, the reason (each detail once), the workloads
+    of the batch that were not Ready before this run touched them (C(already_unhealthy)), and the workloads not
+    written.
   returned: always
   type: dict
   sample: null

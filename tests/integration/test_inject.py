@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -445,6 +446,65 @@ def test_invalid_workload_reported_untouched_while_the_rest_proceed(client, cont
     assert inject.ERROR_ANNOTATION not in (get(control_plane, "Deployment", ns, "bad")["metadata"].get("annotations") or {})
 
 
+def test_the_error_marker_goes_with_any_later_success_or_removal(client, control_plane, audit):
+    """The marker is about the run that wrote it: a later run clears it, with or without mark_errors."""
+    ns = make_namespace(control_plane)
+    key = inject.AGENT_PREFIX + "agent.service_name"
+    for name in ("fixed", "unlabelled"):
+        create(control_plane, workload("Deployment", name, ns, annotations={key: ""}))
+    run(client, namespaces=[ns], mark_errors=True)
+    for name in ("fixed", "unlabelled"):
+        assert inject.ERROR_ANNOTATION in get(control_plane, "Deployment", ns, name)["metadata"]["annotations"]
+    fix = {"spec": {"template": {"metadata": {"annotations": {key: "orders"}}}}}
+    unlabel = {"spec": {"template": {"metadata": {"labels": {LABEL: None}}}}}
+    for name, change in (("fixed", fix), ("unlabelled", unlabel)):
+        assert control_plane.request("PATCH", (PATHS["Deployment"] % ns) + "/" + name, change,
+                                     content_type="application/merge-patch+json")[0] == 200
+    before = tpl_json(control_plane, "Deployment", ns, "unlabelled")
+    out = run(client, namespaces=[ns], defaults={"backend_service": "oap.sky.svc:11800"}).as_dict()  # no mark_errors
+    assert refs(out["injected"]) == ["Deployment %s/fixed" % ns] and out["invalid"] == []
+    for name in ("fixed", "unlabelled"):
+        live = get(control_plane, "Deployment", ns, name)
+        assert inject.ERROR_ANNOTATION not in (live["metadata"].get("annotations") or {}), name
+    assert tpl_json(control_plane, "Deployment", ns, "unlabelled") == before, "only its own metadata changed"
+    audit.start()
+    again = run(client, namespaces=[ns], defaults={"backend_service": "oap.sky.svc:11800"}).as_dict()
+    assert again["writes"] == 0 and writes(audit) == []
+
+    # and a removal clears it too
+    create(control_plane, workload("Deployment", "later", ns))
+    run(client, namespaces=[ns], defaults={"backend_service": "oap.sky.svc:11800"})
+    marker = {"metadata": {"annotations": {inject.ERROR_ANNOTATION: "from an earlier run"}}}
+    assert control_plane.request("PATCH", (PATHS["Deployment"] % ns) + "/later", marker,
+                                 content_type="application/merge-patch+json")[0] == 200
+    out = run(client, namespaces=[ns], state="absent").as_dict()
+    assert "Deployment %s/later" % ns in refs(out["removed"])
+    live = get(control_plane, "Deployment", ns, "later")
+    assert inject.ERROR_ANNOTATION not in (live["metadata"].get("annotations") or {})
+
+
+def test_old_swagent_image_and_missing_collector_are_warned(client, control_plane):
+    ns = make_namespace(control_plane)
+    create(control_plane, workload("Deployment", "web", ns))
+    create(control_plane, workload("Deployment", "own", ns, env=[{"name": "SW_AGENT_COLLECTOR_BACKEND_SERVICES",
+                                                                  "value": "oap.mine:11800"}]))
+    old = {"name": "crd-default", "namespace": ns, "javaSidecar": {"image": "apache/skywalking-java-agent:8.16.0-java8"}}
+    result = run(client, namespaces=[ns], swagents=[old])
+    assert [w for w in result.warnings if "8.16.0" in w] == [
+        "SwAgent %s/crd-default (swagents option): javaSidecar.image apache/skywalking-java-agent:8.16.0-java8 is the "
+        "default of SWCK's SwAgent CRD, filled in when a SwAgent gives no image: an old agent (8.16.0); set "
+        "javaSidecar.image, e.g. %s" % (ns, inject.DEFAULTS["image"])]
+    lacking = [w for w in result.warnings if w.startswith("no collector address")]
+    assert len(lacking) == 1 and "(Deployment %s/web)" % ns in lacking[0] and "own" not in lacking[0], lacking
+    assert "127.0.0.1:11800" in lacking[0] and "inject_backend_service" in lacking[0]
+    # an empty backend_service (a survey's empty field) does not drop the cluster's address
+    out = run(client, namespaces=[ns], defaults={"backend_service": ""},
+              cluster={"name": "sky", "namespace": "obs"})
+    assert not any(w.startswith("no collector address") for w in out.warnings)
+    env = container(template(get(control_plane, "Deployment", ns, "web")))["env"]
+    assert {"name": "SW_AGENT_COLLECTOR_BACKEND_SERVICES", "value": "sky-oap.obs.svc:11800"} in env
+
+
 def test_a_write_the_api_server_refuses_is_reported_as_invalid_with_its_field(client, control_plane, audit):
     """The pure function cannot know every server rule: pod template annotations may hold 256 KiB in all."""
     ns = make_namespace(control_plane)
@@ -794,6 +854,47 @@ def test_inject_module_fails_the_task_when_pacing_stops(playbook, control_plane)
     assert result["msg"].endswith("not written: Deployment %s/waiting" % ns)
     assert refs(result["not_applied"]) == ["Deployment %s/waiting" % ns]
     assert not inject.is_injected(get(control_plane, "Deployment", ns, "waiting"))
+
+
+def test_pacing_names_a_workload_that_was_unhealthy_before_the_run(client, control_plane):
+    ns = make_namespace(control_plane)
+    create(control_plane, workload("Deployment", "sick", ns, replicas=2, image=NEVER_READY_IMAGE))
+    create(control_plane, workload("Deployment", "next", ns, replicas=1))
+    deadline = time.monotonic() + 60
+    while True:  # let its controller see it (and find it not Ready) before the run
+        live = get(control_plane, "Deployment", ns, "sick")
+        if (live.get("status") or {}).get("observedGeneration") == live["metadata"]["generation"]:
+            break
+        assert time.monotonic() < deadline, live.get("status")
+        time.sleep(0.3)
+    out = run(client, namespaces=[ns], max_concurrent=1, wait_timeout=3).as_dict()
+    stopped = out["stopped"]
+    assert stopped["workloads"] == ["Deployment %s/sick" % ns] and stopped["already_unhealthy"] == stopped["workloads"]
+    assert "Deployment %s/sick: " % ns in stopped["reason"] and \
+        "(already unhealthy before this run touched it: " in stopped["reason"], stopped["reason"]
+    lines = stopped["reason"].split("\n")
+    for line in lines[1:]:
+        parts = line.strip().split("; ")
+        assert len(parts) == len(set(parts)), "each detail once: %s" % line
+
+
+def test_role_refuses_both_namespace_options_and_shows_the_lists(control_plane, tmp_path):
+    ns = make_namespace(control_plane)
+    create(control_plane, workload("Deployment", "bad", ns, annotations={inject.AGENT_PREFIX + "agent.service_name": ""}))
+    create(control_plane, workload("Job", "once", ns))
+    role = {"name": "role", "ansible.builtin.include_role": {"name": "skywalking.swck.inject"},
+            "vars": {"inject_namespaces": [ns], "inject_namespace_selector": "team=shop"}}
+    rc, text = run_verbose(control_plane, tmp_path, [role])
+    assert rc == 2 and "inject_namespaces" in text and "inject_namespace_selector" in text and \
+        "mutually exclusive" in text, text[-3000:]
+    role["vars"] = {"inject_namespaces": ns, "inject_backend_service": "oap.sky.svc:11800"}
+    rc, text = run_verbose(control_plane, tmp_path, [role])
+    assert rc == 0, text[-3000:]
+    assert "invalid, left untouched: Deployment %s/bad: " % ns in text and "service name must not be empty" in text
+    assert "not injectable: Job %s/once: " % ns in text
+    role["vars"]["inject_fail_on_invalid"] = True
+    rc, text = run_verbose(control_plane, tmp_path, [role])
+    assert rc == 2 and "1 invalid workload(s), left untouched" in text, text[-3000:]
 
 
 def test_role_and_playbook_with_survey_style_variables(control_plane, audit):

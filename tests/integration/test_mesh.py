@@ -191,8 +191,8 @@ def test_rbac_refused_before_any_write_when_the_cluster_namespace_is_missing(pla
 def test_removal_without_cluster_deletes_the_rbac_it_created(playbook, control_plane, audit):
     ns = istio_namespace(control_plane)
     sky = "sky-" + ns[-8:]
-    assert control_plane.request("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
-                                                                 "metadata": {"name": sky}})[0] == 201
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": sky}}
+    assert control_plane.request("POST", "/api/v1/namespaces", namespace)[0] == 201
     role = "skywalking-swck:%s:sky:oap-mesh" % sky
     first = playbook.run([mesh_task(ns, rbac=True)])
     assert first[0]["changed"] is True

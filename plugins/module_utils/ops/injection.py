@@ -24,7 +24,8 @@ request per page.
 
 Writes: one JSON Patch (``ops/patch.py``) per changed workload with the field manager
 ``skywalking.swck/injector`` (operation Update): a ``test`` that ``metadata.generation`` is still the one
-the change was computed from (it moves exactly when the spec changes), then a ``replace`` of the
+the change was computed from (it moves when the spec changes; a Deployment's also when its annotations
+change), then a ``replace`` of the
 template (and, with ``mark_errors``, SWCK's error marker in the workload's own annotations).  A
 workload whose spec changed since it was listed fails the test; it is read again, recomputed and
 patched once more.  A ``resourceVersion`` precondition would fail each time a controller updated the
@@ -68,7 +69,11 @@ from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import 
     WaitFailed,
     WaitTimeout,
 )
-from ansible_collections.skywalking.swck.plugins.module_utils.k8s.manifest import is_dns_label, object_ref
+from ansible_collections.skywalking.swck.plugins.module_utils.k8s.manifest import (
+    is_dns_label,
+    is_dns_subdomain,
+    object_ref,
+)
 from ansible_collections.skywalking.swck.plugins.module_utils.ops import patch
 from ansible_collections.skywalking.swck.plugins.module_utils.skywalking import inject
 
@@ -91,6 +96,19 @@ HANDLED_POD_OWNERS = ("ReplicaSet", "StatefulSet", "DaemonSet", "Job")
 # SwAgent spec fields (SWCK api/v1alpha1 swagent_types.go): the short form of the swagents option uses them.
 SWAGENT_SPEC_FIELDS = ("selector", "containerMatcher", "javaSidecar", "sharedVolumeName", "optionalPlugins",
                        "optionalReporterPlugins", "bootstrapPlugins")
+SWAGENT_OBJECT_FIELDS = ("apiVersion", "kind", "metadata", "spec", "status")
+# SWCK's JavaSidecar (api/v1alpha1 swagent_types.go): the init container's settings.
+JAVA_SIDECAR_FIELDS = ("name", "image", "command", "args", "resources", "env")
+SWAGENT_LIST_FIELDS = ("optionalPlugins", "optionalReporterPlugins", "bootstrapPlugins")
+# The image SWCK's SwAgent CRD fills in when a SwAgent gives none (config/crd of SWCK's operator): an old agent.
+SWAGENT_CRD_DEFAULT_IMAGE = "apache/skywalking-java-agent:8.16.0-java8"
+# The agent's own default when no collector address reaches it (agent.config: collector.backend_service).
+AGENT_BUILTIN_COLLECTOR = "127.0.0.1:11800"
+COLLECTOR_ENV = "SW_AGENT_COLLECTOR_BACKEND_SERVICES"
+COLLECTOR_ANNOTATION = inject.AGENT_PREFIX + "collector.backend_service"
+# The DaemonSet controller's own bookkeeping annotation, bumped by the API server on every template change: noise
+# in a diff.
+DAEMONSET_GENERATION_ANNOTATION = "deprecated.daemonset.template.generation"
 # List fields the API server merges by a key (strategic merge / server-side apply list-map keys).
 _LIST_KEYS = {"containers": "name", "initContainers": "name", "ephemeralContainers": "name", "volumes": "name",
               "env": "name", "volumeMounts": "mountPath", "imagePullSecrets": "name"}
@@ -190,13 +208,27 @@ def swagent_objects(items, field="swagents"):
     containerMatcher, javaSidecar, sharedVolumeName, optionalPlugins, optionalReporterPlugins,
     bootstrapPlugins).  A SwAgent without a namespace applies in every namespace.  Raises ``SpecError``.
     """
+    if items is None:
+        items = []
+    if not isinstance(items, (list, tuple)):
+        raise SpecError(field, "must be a list of SwAgents (mappings), got %s" % type(items).__name__)
     out = []
-    for index, item in enumerate(items or []):
+    seen = {}
+    for index, item in enumerate(items):
         where = "%s[%d]" % (field, index)
         if not isinstance(item, dict):
-            raise SpecError(where, "must be a SwAgent (a mapping)")
+            raise SpecError(where, "must be a SwAgent (a mapping), got %s %r" % (type(item).__name__, item))
         if "spec" in item or "metadata" in item or "kind" in item:
+            unknown = [k for k in item if k not in SWAGENT_OBJECT_FIELDS]
+            if unknown:
+                raise SpecError("%s.%s" % (where, unknown[0]), "not a field of a SwAgent object (%s)%s" % (
+                    ", ".join(SWAGENT_OBJECT_FIELDS), _item_name(item)))
+            for key in ("metadata", "spec"):
+                if item.get(key) is not None and not isinstance(item[key], dict):
+                    raise SpecError("%s.%s" % (where, key), "must be a mapping, got %s%s"
+                                    % (type(item[key]).__name__, _item_name(item)))
             obj = copy.deepcopy(item)
+            obj.setdefault("spec", {})
         else:
             unknown = [k for k in item if k not in SWAGENT_SPEC_FIELDS + ("name", "namespace")]
             if unknown:
@@ -211,10 +243,67 @@ def swagent_objects(items, field="swagents"):
         obj.setdefault("kind", inject.SWAGENT_KIND)
         namespace = (obj.get("metadata") or {}).get("namespace")
         if namespace is not None and not is_dns_label(namespace):
-            raise SpecError(where + ".namespace", "%r is not a namespace name" % (namespace,))
+            raise SpecError(where + ".namespace", "%r is not a namespace name%s" % (namespace, _item_name(item)))
+        _check_swagent_shape(obj, where, item)
+        name = (obj.get("metadata") or {}).get("name")
+        key = (namespace, name)
+        if name is not None and key in seen:
+            raise SpecError(where, "SwAgent %s%s is given twice (also %s[%d]): a name is unique in a namespace" % (
+                name, " in namespace %s" % namespace if namespace else "", field, seen[key]))
+        seen[key] = index
         out.append(obj)
-    check_swagents(out)
+    try:
+        check_swagents(out)
+    except SpecError as err:
+        raise _named(err, field, items)
     return out
+
+
+def _item_name(item):
+    """`` (SwAgent <name>)`` for an error about an item of the swagents option, when it has a name."""
+    if not isinstance(item, dict):
+        return ""
+    meta = item.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else item.get("name")
+    return " (SwAgent %s)" % name if isinstance(name, str) and name else ""
+
+
+def _named(err, field, items):
+    """``err`` about ``<field>[i]...`` with the item's name added to its problem."""
+    import re
+
+    found = re.match(r"^%s\[(\d+)\]" % re.escape(field), err.field or "")
+    if not found or int(found.group(1)) >= len(items):
+        return err
+    suffix = _item_name(items[int(found.group(1))])
+    if not suffix or suffix.strip() in err.problem:
+        return err
+    return SpecError(err.field, err.problem + suffix)
+
+
+def _check_swagent_shape(obj, where, item):
+    """The parts of a SwAgent the pure layer reads loosely: its name, the spec's field names and types."""
+    named = _item_name(item)
+    meta = obj.get("metadata") or {}
+    name = meta.get("name")
+    if isinstance(name, str) and name and not is_dns_subdomain(name):
+        raise SpecError(where + ".metadata.name", "%r is not a SwAgent name (a DNS subdomain: lower-case letters, "
+                                                  "digits, '-' and '.')" % (name,))
+    spec = obj.get("spec") or {}
+    unknown = [k for k in spec if k not in SWAGENT_SPEC_FIELDS]
+    if unknown:
+        raise SpecError("%s.spec.%s" % (where, unknown[0]), "not a SwAgent spec field (%s)%s"
+                        % (", ".join(SWAGENT_SPEC_FIELDS), named))
+    sidecar = spec.get("javaSidecar")
+    if isinstance(sidecar, dict):
+        unknown = [k for k in sidecar if k not in JAVA_SIDECAR_FIELDS]
+        if unknown:
+            raise SpecError("%s.spec.javaSidecar.%s" % (where, unknown[0]), "not a javaSidecar field (%s)%s"
+                            % (", ".join(JAVA_SIDECAR_FIELDS), named))
+    for key in SWAGENT_LIST_FIELDS:
+        value = spec.get(key)
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise SpecError("%s.spec.%s" % (where, key), "must be a list of strings, got %r%s" % (value, named))
 
 
 def check_swagents(agents):
@@ -244,6 +333,8 @@ def injection_defaults(defaults=None, cluster=None):
     if defaults is not None and not isinstance(defaults, dict):
         raise SpecError("defaults", "must be a mapping")
     for key, value in (defaults or {}).items():
+        if key == "backend_service" and isinstance(value, str) and not value.strip():
+            value = None  # an empty survey field: not "no address", which would drop the cluster's
         if value is not None:
             merged[key] = value
     inject.effective_defaults(merged)
@@ -396,6 +487,13 @@ class _Item(object):
         elif self.scope and status in (inject.INJECTED, inject.UPDATED, inject.ALREADY_INJECTED) and \
                 (annotations or {}).get(SCOPE_ANNOTATION) != self.scope:
             outcome.obj.setdefault("metadata", {}).setdefault("annotations", {})[SCOPE_ANNOTATION] = self.scope
+        annotations = (outcome.obj.get("metadata") or {}).get("annotations")
+        if status not in (inject.ERROR, inject.SKIPPED) and annotations and inject.ERROR_ANNOTATION in annotations:
+            # SWCK's error marker (mark_errors) is about an earlier run: any later success or removal clears it,
+            # whether this run marks errors or not
+            del annotations[inject.ERROR_ANNOTATION]
+            if not annotations:
+                del outcome.obj["metadata"]["annotations"]
         self.outcome = outcome
         self.template_changed = template_of(outcome.obj) != template_of(self.live)
         outcome.report["changed"] = self.template_changed or _annotations(outcome.obj) != _annotations(self.live)
@@ -508,9 +606,13 @@ class Injector(object):
             cluster_agents = agents.result() if agents else []
             self.result.swagents = sorted("%s/%s" % (a["metadata"].get("namespace"), a["metadata"]["name"])
                                           for a in cluster_agents)
+            if state == "present":
+                self._warn_old_agent_images(role_agents, cluster_agents, selected)
             items = self._plan(state, listing, cluster_wide, selected, cleanup, cfg, role_agents, cluster_agents,
                                mark_errors)
             self._flush_workload_warnings()
+            if state == "present":
+                self._warn_without_collector(items)
             if pods:
                 self._report_pods(pods.result(), selected)
             writes = [item for item in items if item.needs_write]
@@ -527,6 +629,39 @@ class Injector(object):
         self._pool = None
         self.result.warnings.extend(w for w in self.client.warnings if w not in self.result.warnings)
         return self.result
+
+    def _warn_old_agent_images(self, role_agents, cluster_agents, selected):
+        """SWCK's SwAgent CRD fills in an 8.16.0 agent when a SwAgent gives no image: say so, once per SwAgent."""
+        for origin, agents in (("swagents option", role_agents), ("cluster", cluster_agents)):
+            for agent in agents:
+                meta = agent.get("metadata") or {}
+                namespace = meta.get("namespace")
+                if namespace is not None and namespace not in selected:
+                    continue
+                image = ((agent.get("spec") or {}).get("javaSidecar") or {}).get("image")
+                if not isinstance(image, str) or image.split("docker.io/", 1)[-1] != SWAGENT_CRD_DEFAULT_IMAGE:
+                    continue
+                self.result.warn(
+                    "SwAgent %s%s (%s): javaSidecar.image %s is the default of SWCK's SwAgent CRD, filled in when a "
+                    "SwAgent gives no image: an old agent (8.16.0); set javaSidecar.image, e.g. %s"
+                    % ("%s/" % namespace if namespace else "", meta.get("name"), origin, image,
+                       inject.DEFAULTS["image"]))
+
+    def _warn_without_collector(self, items):
+        """Workloads the agent goes into with no collector address: it would report to its built-in default."""
+        lacking = []
+        for item in items:
+            report = item.outcome.report
+            if report["status"] in (inject.INJECTED, inject.UPDATED, inject.ALREADY_INJECTED) and \
+                    not has_collector(item.outcome.obj, report["containers"]):
+                lacking.append(item.ref)
+        if lacking:
+            self.result.warn(
+                "no collector address for %d workload(s) (%s): the agent would report to its built-in %s, i.e. "
+                "nowhere; give defaults.backend_service (the role's inject_backend_service), cluster (the role's "
+                "skywalking_cluster), %s in a SwAgent's javaSidecar.env, or the annotation %s"
+                % (len(lacking), ", ".join(sorted(lacking)[:10]) + (", ..." if len(lacking) > 10 else ""),
+                   AGENT_BUILTIN_COLLECTOR, COLLECTOR_ENV, COLLECTOR_ANNOTATION))
 
     @staticmethod
     def _check_options(state, namespaces, namespace_selector, kinds, max_concurrent, wait_timeout):
@@ -691,8 +826,11 @@ class Injector(object):
                     item = _Item(live, res, remover, "namespace %s no longer has the label %s"
                                  % (namespace, DEFAULT_NAMESPACE_SELECTOR))
                 elif not injected and not is_labelled(live):
-                    self.result.not_selected += 1
-                    continue
+                    if inject.ERROR_ANNOTATION not in (_annotations(live) or {}):
+                        self.result.not_selected += 1
+                        continue
+                    # no longer selected, but an earlier run marked it invalid: the marker goes
+                    item = _Item(live, res, remover)
                 elif state == "absent":
                     item = _Item(live, res, remover, "state=absent")
                 else:
@@ -717,6 +855,8 @@ class Injector(object):
             self.result.add("not_injectable", _entry(live, reason=report["reason"]))
             return False
         if status == inject.NOT_INJECTED:
+            if item.needs_write:  # only an earlier run's error marker to take away
+                return True
             self.result.not_injected += 1
             return False
         if live["kind"] == "Job" and item.template_changed:
@@ -805,6 +945,8 @@ class Injector(object):
             list(self._pool.map(self._write, immediate))
             self._record(immediate)
         for number, batch in enumerate(batches, 1):
+            # how each workload was before this run touched it (from the LIST: no extra request)
+            before = dict((item.ref, _unhealthy_before(item.listed)) for item in batch)
             list(self._pool.map(self._write, batch))
             self._record(batch)
             if self.check_mode or not (max_concurrent or wait):
@@ -816,8 +958,10 @@ class Injector(object):
                 Waiter(self.client).wait(targets, wait_timeout)
             except (WaitTimeout, WaitFailed) as err:
                 later = [i for rest in batches[number:] for i in rest]
+                reason, already = _stop_reason(err, before)
                 self.result.stopped = {"batch": number, "batches": len(batches), "workloads": [i.ref for i in batch],
-                                       "reason": err.msg, "not_applied": [i.ref for i in later]}
+                                       "reason": reason, "already_unhealthy": already,
+                                       "not_applied": [i.ref for i in later]}
                 for item in later:
                     self.result.add("not_applied", _entry(item.live, reason="batch %d of %d did not become Ready"
                                                           % (number, len(batches))))
@@ -905,8 +1049,11 @@ class Injector(object):
 
     def _diff(self, item):
         before, after = {}, {}
-        old_ann = (item.live.get("metadata") or {}).get("annotations") or {}
-        new_ann = (item.after.get("metadata") or {}).get("annotations") or {}
+        # the API server bumps the DaemonSet controller's annotation on each template change: not ours, noise
+        old_ann = dict((k, v) for k, v in ((item.live.get("metadata") or {}).get("annotations") or {}).items()
+                       if k != DAEMONSET_GENERATION_ANNOTATION)
+        new_ann = dict((k, v) for k, v in ((item.after.get("metadata") or {}).get("annotations") or {}).items()
+                       if k != DAEMONSET_GENERATION_ANNOTATION)
         if old_ann != new_ann:
             before["metadata"] = {"annotations": old_ann}
             after["metadata"] = {"annotations": new_ann}
@@ -1018,6 +1165,64 @@ def _refusal(err):
 
 def _annotations(obj):
     return (obj.get("metadata") or {}).get("annotations")
+
+
+def has_collector(obj, containers):
+    """Whether every container of ``containers`` in ``obj``'s pod template gets a collector address: the annotation
+    ``agent.skywalking.apache.org/collector.backend_service``, ``SW_AGENT_COLLECTOR_BACKEND_SERVICES`` in its env, an
+    env value naming ``collector.backend_service`` (a ``-D`` or ``-javaagent`` option), or an ``envFrom`` (which may
+    hold it: it cannot be looked into)."""
+    tpl = template_of(obj) or {}
+    if COLLECTOR_ANNOTATION in ((tpl.get("metadata") or {}).get("annotations") or {}):
+        return True
+    wanted = set(containers or [])
+    for container in (tpl.get("spec") or {}).get("containers") or []:
+        if not isinstance(container, dict) or container.get("name") not in wanted:
+            continue
+        if container.get("envFrom"):
+            continue
+        env = [e for e in container.get("env") or [] if isinstance(e, dict)]
+        if any(e.get("name") == COLLECTOR_ENV or "collector.backend_service" in str(e.get("value") or "")
+               for e in env):
+            continue
+        return False
+    return True
+
+
+def _unhealthy_before(listed):
+    """None when a workload was Ready before this run touched it, else why not (its controller's own words)."""
+    from ansible_collections.skywalking.swck.plugins.module_utils.k8s import readiness
+
+    meta, status = listed.get("metadata") or {}, listed.get("status") or {}
+    if meta.get("generation") is not None and (status.get("observedGeneration") or 0) < meta["generation"]:
+        return None  # its controller has not looked at it yet (new, or mid-change): nothing known
+    state, why = readiness.evaluate(listed)
+    return None if state == readiness.READY else why
+
+
+def _stop_reason(err, before):
+    """``(reason, already_unhealthy)`` for a pacing stop: the waiter's report with repeated details said once (pods
+    of one workload often fail alike), and workloads that were not Ready before this run said to be so."""
+    reports = getattr(err, "pending", None) or getattr(err, "failed", None) or []
+    if not reports:
+        return err.msg, []
+    head = err.msg.split("\n", 1)[0]
+    lines, already, seen_lines = [], [], set()
+    for report in reports:
+        ref = report.get("ref")
+        parts, seen = [], set()
+        for part in str(report.get("reason") or "").split("; "):
+            if part and part not in seen:
+                seen.add(part)
+                parts.append(part)
+        line = "%s: %s" % (ref, "; ".join(parts))
+        if before.get(ref):
+            already.append(ref)
+            line += " (already unhealthy before this run touched it: %s)" % before[ref]
+        if line not in seen_lines:
+            seen_lines.add(line)
+            lines.append(line)
+    return "\n  ".join([head] + lines), already
 
 
 def _controller(obj):

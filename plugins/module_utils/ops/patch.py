@@ -5,8 +5,9 @@
 A ``resourceVersion`` precondition fails whenever anything in the object changed, and controllers
 update a workload's ``status`` (and so its resourceVersion) on their own schedule: a change to a pod
 template computed from the spec alone would be refused for nothing.  ``metadata.generation`` moves
-exactly when the spec changes (Deployments, StatefulSets, DaemonSets, Jobs, CronJobs), so a ``test``
-of it makes the precondition "the spec is still what we read", no more.  (A ``test`` of the template
+when the spec changes (Deployments, StatefulSets, DaemonSets, Jobs, CronJobs; a Deployment's also when its
+own annotations change, which only costs a re-read), so a ``test`` of it makes the precondition "the spec is
+still what we read", no more.  (A ``test`` of the template
 itself does not work: the API server compares the JSON text it encodes, which escapes ``&``, ``<`` and
 ``>`` as ``\u0026`` ..., with the text of the patch.)
 

@@ -130,7 +130,16 @@ def test_swagent_short_form_becomes_an_object_and_is_validated():
     ([{"name": "a", "optionalPlugin": ["x"]}], "swagents[0].optionalPlugin", "not a SwAgent field"),
     ([{"name": "a", "namespace": "Bad_NS"}], "swagents[0].namespace", "not a namespace name"),
     ([{"namespace": "shop"}], "swagents[0].metadata.name", "needs a name"),
-    ([{"name": "a", "selector": "app=x"}], "swagents[0].spec.selector", "mapping of labels"),
+    ([{"name": "a", "selector": "app=x"}], "swagents[0].spec.selector", "mapping"),
+    ([{"name": "a"}, {"name": "b", "javaSidecar": "img:1"}], "swagents[1].spec.javaSidecar", "(SwAgent b)"),
+    ([{"name": "a", "javaSidecar": {"imag": "x"}}], "swagents[0].spec.javaSidecar.imag", "not a javaSidecar field"),
+    ([{"name": "a", "optionalPlugins": "trace"}], "swagents[0].spec.optionalPlugins", "list of strings"),
+    ([{"metadata": "x", "spec": {}}], "swagents[0].metadata", "must be a mapping"),
+    ([{"metadata": {"name": "x"}, "spec": {"javaSidecars": {}}}], "swagents[0].spec.javaSidecars",
+     "not a SwAgent spec field"),
+    ([{"metadata": {"name": "x"}, "specs": {}}], "swagents[0].specs", "not a field of a SwAgent object"),
+    ([{"name": "Bad_Name"}], "swagents[0].metadata.name", "not a SwAgent name"),
+    ([{"name": "a", "namespace": "shop"}, {"name": "a", "namespace": "shop"}], "swagents[1]", "given twice"),
 ])
 def test_swagent_errors_name_the_item(items, field, problem):
     with pytest.raises(SpecError) as info:
@@ -265,3 +274,72 @@ def test_inject_module_defaults_match_the_pure_defaults():
         else:
             assert inject.DEFAULTS[key] in (None, [], {}), key
     assert module.KINDS == list(injection.KINDS)
+
+
+def test_swagents_must_be_a_list():
+    with pytest.raises(SpecError) as info:
+        injection.swagent_objects({"name": "a"})
+    assert info.value.field == "swagents" and "list of SwAgents" in info.value.problem
+    assert injection.swagent_objects([{"name": "a"}, {"name": "a", "namespace": "shop"}])[1]["metadata"] == \
+        {"name": "a", "namespace": "shop"}, "the same name in another scope is another SwAgent"
+
+
+def test_an_empty_backend_service_keeps_the_cluster_address():
+    cfg, _spec, _ca = injection.injection_defaults({"backend_service": " "}, {"name": "sky", "namespace": "obs"})
+    assert cfg["backend_service"] == "sky-oap.obs.svc:11800"
+
+
+@pytest.mark.parametrize("annotations,env,env_from,expected", [
+    ({}, [], None, False),
+    ({injection.COLLECTOR_ANNOTATION: "oap:11800"}, [], None, True),
+    ({}, [{"name": injection.COLLECTOR_ENV, "value": "oap:11800"}], None, True),
+    ({}, [{"name": injection.COLLECTOR_ENV, "valueFrom": {"configMapKeyRef": {"name": "c", "key": "k"}}}], None, True),
+    ({}, [{"name": "JAVA_TOOL_OPTIONS", "value": "-Dskywalking.collector.backend_service=oap:11800"}], None, True),
+    ({}, [], [{"configMapRef": {"name": "agent"}}], True),
+])
+def test_has_collector(annotations, env, env_from, expected):
+    obj = deployment()
+    obj["spec"]["template"]["metadata"]["annotations"] = annotations
+    app = obj["spec"]["template"]["spec"]["containers"][0]
+    app["env"] = env
+    if env_from:
+        app["envFrom"] = env_from
+    assert injection.has_collector(obj, [app["name"]]) is expected
+    assert injection.has_collector(obj, []) is True
+
+
+def test_unhealthy_before_only_when_its_controller_saw_it():
+    obj = deployment()
+    obj["metadata"]["generation"] = 2
+    assert injection._unhealthy_before(obj) is None, "not observed yet: nothing known"
+    obj["status"] = {"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 0}
+    assert "0 of 1 updated replicas available" in injection._unhealthy_before(obj)
+    obj["status"]["availableReplicas"] = 1
+    assert injection._unhealthy_before(obj) is None
+
+
+def test_stop_reason_says_each_detail_once_and_names_the_already_unhealthy():
+    from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import WaitTimeout
+
+    pull = "event Failed: Failed to pull image \"x\""
+    err = WaitTimeout(4, [{"ref": "Deployment s/a", "reason": "0 of 2 available; pod a-1: ImagePullBackOff; %s; "
+                                                              "pod a-2: ImagePullBackOff; %s" % (pull, pull)},
+                          {"ref": "Deployment s/b", "reason": "0 of 1 available"}])
+    reason, already = injection._stop_reason(err, {"Deployment s/b": "0 of 1 updated replicas available"})
+    assert reason.startswith("timed out after 4s waiting for 2 object(s) to become ready:")
+    assert reason.count(pull) == 1 and reason.count("ImagePullBackOff") == 2
+    assert "Deployment s/b: 0 of 1 available (already unhealthy before this run touched it: 0 of 1 updated " \
+           "replicas available)" in reason
+    assert already == ["Deployment s/b"]
+
+
+def test_the_error_marker_goes_with_a_later_success_even_without_mark_errors():
+    obj = deployment(annotations=None)
+    obj["metadata"]["annotations"] = {inject.ERROR_ANNOTATION: "old problem"}
+    item = injection._Item(obj, None, lambda o: inject.inject_object(o, {"backend_service": "oap:11800"}))
+    item.evaluate()
+    assert item.outcome.report["status"] == inject.INJECTED
+    assert "annotations" not in item.outcome.obj["metadata"] and item.needs_write
+    removed = injection._Item(item.outcome.obj, None, inject.remove_object)
+    removed.evaluate()
+    assert removed.outcome.report["status"] == inject.REMOVED
