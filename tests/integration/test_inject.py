@@ -924,3 +924,13 @@ def test_role_and_playbook_with_survey_style_variables(control_plane, audit):
                           env=env, cwd=str(ROOT), timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert not any(inject.is_injected(get(control_plane, "Deployment", ns, "web")) for ns in spaces)
+
+
+def test_a_daemonset_diff_leaves_out_its_controller_annotation(client, control_plane):
+    ns = make_namespace(control_plane)
+    create(control_plane, workload("DaemonSet", "node", ns))
+    result = run(client, namespaces=[ns], diff=True, defaults={"backend_service": "oap.sky.svc:11800"})
+    (_header, before, after), = result.diffs
+    assert "metadata" not in before and "metadata" not in after, (before.get("metadata"), after.get("metadata"))
+    assert "deprecated.daemonset.template.generation" in get(control_plane, "DaemonSet", ns, "node")["metadata"][
+        "annotations"], "the API server did bump it"
