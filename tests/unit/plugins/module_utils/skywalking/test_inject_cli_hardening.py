@@ -108,4 +108,3 @@ def test_cli_unusable_yaml_is_an_error(text):
     out, err = io.StringIO(), io.StringIO()
     assert inject_cli.main([], stdin=io.StringIO(text), stdout=out, stderr=err) == inject_cli.EXIT_ERROR
     assert err.getvalue().startswith("error: ") and out.getvalue() == ""
-

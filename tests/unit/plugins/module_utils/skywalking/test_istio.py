@@ -236,8 +236,6 @@ def test_restore_after_merge_is_the_identity(data, stats, metrics):
 
 # --- hardening: a ConfigMap without a mesh key, RE2 stats regexps, odd ports, damaged records ---
 
-
-
 def test_mesh_without_a_mesh_key_is_restored_without_one():
     text, record, changed = istio.merge_mesh_config(None, "sw-oap.sw.svc:11800")
     assert changed and text
