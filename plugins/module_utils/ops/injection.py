@@ -306,9 +306,12 @@ def _check_swagent_shape(obj, where, item):
             raise SpecError("%s.spec.%s" % (where, key), "must be a list of strings, got %r%s" % (value, named))
 
 
-def check_swagents(agents):
-    """Validate SwAgent objects with the pure layer (it checks them before looking at an object)."""
-    inject.inject_object({"kind": "SwAgentCheck"}, None, agents)
+def check_swagents(agents, named=False):
+    """Validate SwAgent objects completely with the pure layer (``inject.validate_swagents``): every
+    spec field, before any request; errors name ``swagents[<index>].<field>``, or the SwAgent's
+    namespace/name when ``named`` (SwAgents read from the cluster).  Raises ``SpecError``.
+    """
+    inject.validate_swagents(agents, named=named)
 
 
 def injection_defaults(defaults=None, cluster=None):
@@ -797,7 +800,7 @@ class Injector(object):
                 agents = [a for a in role_agents if (a["metadata"].get("namespace") or namespace) == namespace]
                 agents += by_ns.get(namespace, [])
                 try:
-                    check_swagents(by_ns.get(namespace, []))
+                    check_swagents(by_ns.get(namespace, []), named=True)
                 except SpecError as exc:
                     bad_agents[namespace] = "SwAgent of namespace %s: %s" % (namespace, exc)
                 agents_cache[namespace] = agents

@@ -140,6 +140,11 @@ def test_swagent_short_form_becomes_an_object_and_is_validated():
     ([{"metadata": {"name": "x"}, "specs": {}}], "swagents[0].specs", "not a field of a SwAgent object"),
     ([{"name": "Bad_Name"}], "swagents[0].metadata.name", "not a SwAgent name"),
     ([{"name": "a", "namespace": "shop"}, {"name": "a", "namespace": "shop"}], "swagents[1]", "given twice"),
+    # values, not only the shape, are checked before any request (inject.validate_swagents)
+    ([{"name": "a", "containerMatcher": "^(a+)+b"}], "swagents[0].spec.containerMatcher", "repetition"),
+    ([{"name": "a", "optionalPlugins": ["-x"]}], "swagents[0].spec.optionalPlugins", "-"),
+    ([{"name": "a", "javaSidecar": {"resources": {"limits": {"cpu": "NaN"}}}}],
+     "swagents[0].spec.javaSidecar.resources.limits", "not a quantity"),
 ])
 def test_swagent_errors_name_the_item(items, field, problem):
     with pytest.raises(SpecError) as info:

@@ -113,3 +113,16 @@ def test_rbac_objects_and_address():
     with pytest.raises(SpecError) as info:
         mesh.mesh_address(SPEC, via_satellite=True)
     assert info.value.field == "via_satellite"
+
+
+def test_a_configmap_without_a_mesh_key_gets_none_back_on_removal():
+    live = {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "istio", "namespace": "istio-system", "resourceVersion": "3"},
+            "data": {"meshNetworks": "x"}}
+    patch, info = mesh.plan_change(live, "present", ADDRESS)
+    assert info["before"] is None and "envoyAccessLogService" in patch["data"]["mesh"]
+    assert mesh.TEXT_ANNOTATION not in (patch["metadata"]["annotations"] or {}), "no text to save"
+    merged = applied(live, patch)
+    patch, _info = mesh.plan_change(merged, "absent")
+    assert patch["data"] == {"mesh": None}, "a JSON merge patch null deletes the key"
+    assert patch["metadata"]["annotations"][istio.RECORD_ANNOTATION] is None
