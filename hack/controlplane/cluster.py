@@ -319,6 +319,9 @@ class ControlPlane:
             "--secure-port=0", "--leader-elect=false", "--use-service-account-credentials=false",
             f"--service-account-private-key-file={d / 'sa.key'}", f"--root-ca-file={d / 'ca.crt'}",
             f"--cluster-signing-cert-file={d / 'ca.crt'}", "--controllers=*,-nodeipam",
+            # HorizontalPodAutoscalers act within seconds, not after the 15 s default period (tests that
+            # need the controller's own writes, e.g. /scale, wait for them)
+            "--horizontal-pod-autoscaler-sync-period=2s",
             # Dynamic hostPath volumes (paths under /tmp; nothing is written without a kubelet), so
             # PersistentVolumeClaims bind as on a real cluster with a default StorageClass.
             "--enable-hostpath-provisioner=true",
