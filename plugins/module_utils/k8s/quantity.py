@@ -54,6 +54,19 @@ def parse(value):
     return number * _DECIMAL[suffix]
 
 
+# The largest amount the API server keeps (apimachinery quantity.go caps a larger parsed value to it
+# silently): 2^63-1 base units.
+MAX_AMOUNT = Decimal(2 ** 63 - 1)
+
+
+def too_large(value):
+    """Whether ``value`` (a quantity) exceeds ``MAX_AMOUNT`` in magnitude: the API server would store
+    ``9223372036854775807`` instead, and every later comparison would differ.  False for a non-quantity.
+    """
+    number = parse(value)
+    return number is not None and abs(number) > MAX_AMOUNT
+
+
 def is_quantity(value):
     return parse(value) is not None
 

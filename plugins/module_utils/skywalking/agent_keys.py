@@ -5,6 +5,9 @@
 Source: the keys of ``apm-sniffer/config/agent.config`` in apache/skywalking-java at tag v9.7.0
 (``agent.*``, ``collector.*``, ``plugin.*``, ...), as extracted into the team's reference file
 ``java-agent-9.7.0-keys.txt``; copied here because the collection cannot read that file at run time.
+That extraction dropped every key containing a digit; those six (``agent.sample_n_per_3_secs``,
+``osinfo.ipv4_list_size``, ``plugin.light4j.*`` and ``plugin.neo4j.*``) are added back from the same
+``agent.config``.
 Plugins document further keys of their own, and agent releases add keys: a key that is not listed is
 "unknown, warn", never an error.
 """
@@ -28,6 +31,7 @@ AGENT_CONFIG_KEYS = frozenset((
     "agent.log_limit_per_span",
     "agent.namespace",
     "agent.operation_name_threshold",
+    "agent.sample_n_per_3_secs",
     "agent.service_name",
     "agent.span_limit_per_segment",
     "agent.ssl_cert_chain_path",
@@ -64,6 +68,7 @@ AGENT_CONFIG_KEYS = frozenset((
     "meter.active",
     "meter.max_meter_size",
     "meter.report_interval",
+    "osinfo.ipv4_list_size",
     "plugin.caffeine.operation_mapping_read",
     "plugin.caffeine.operation_mapping_write",
     "plugin.cpupolicy.sample_cpu_usage_percent_limit",
@@ -110,6 +115,7 @@ AGENT_CONFIG_KEYS = frozenset((
     "plugin.lettuce.operation_mapping_write",
     "plugin.lettuce.redis_parameter_max_length",
     "plugin.lettuce.trace_redis_parameters",
+    "plugin.light4j.trace_handler_chain",
     "plugin.memcached.operation_mapping_read",
     "plugin.memcached.operation_mapping_write",
     "plugin.micronauthttpclient.collect_http_params",
@@ -117,6 +123,9 @@ AGENT_CONFIG_KEYS = frozenset((
     "plugin.mongodb.filter_length_limit",
     "plugin.mongodb.trace_param",
     "plugin.mount",
+    "plugin.neo4j.cypher_body_max_length",
+    "plugin.neo4j.cypher_parameters_max_length",
+    "plugin.neo4j.trace_cypher_parameters",
     "plugin.nettyhttp.collect_request_body",
     "plugin.nettyhttp.filter_length_limit",
     "plugin.nettyhttp.supported_content_types_prefix",

@@ -655,6 +655,10 @@ def validate_resource_list(value, field, annotation=None):
             raise InjectionError(field, "%s: %r is not a quantity" % (name, amount), annotation)
         if number <= 0:
             raise InjectionError(field, "%s: %r must be greater than 0" % (name, amount), annotation)
+        if quantity.too_large(amount):
+            raise InjectionError(field, "%s: %r is larger than the largest quantity Kubernetes keeps (2^63-1 "
+                                        "base units; the API server would silently cap it)" % (name, amount),
+                                 annotation)
     return value
 
 

@@ -203,6 +203,9 @@ def _coerce_scalar(kind, value, secret):
     if kind == "quantity":
         if isinstance(value, bool) or k8s_quantity.parse(value) is None:
             return None, "%s is not a valid quantity (e.g. 500m, 2, 1Gi)" % describe_value(value, secret)
+        if k8s_quantity.too_large(value):
+            return None, ("%s is larger than the largest quantity Kubernetes keeps (2^63-1 base units; the API "
+                          "server would silently cap it)" % describe_value(value, secret))
         return quantities.canonical(value), None
     raise ValueError(kind)  # pragma: no cover - the constructor restricts kinds
 

@@ -38,6 +38,9 @@ def test_quantity_helpers():
     assert quantity.to_millicores("0.5") == 500
     assert quantity.to_millicores("1.0001") == 1001  # rounded up, as Kubernetes does
     assert quantity.equal("1000m", "1") and not quantity.equal("1", "x")
+    assert quantity.too_large("8Ei") and quantity.too_large("-1e19") and quantity.too_large("1e999")
+    assert not quantity.too_large("9223372036854775807") and not quantity.too_large("7Ei")
+    assert not quantity.too_large("x")
 
 
 @pytest.mark.parametrize("desired, live, equal", [

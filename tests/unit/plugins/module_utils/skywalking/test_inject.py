@@ -497,7 +497,11 @@ def test_collector_address_errors(kwargs, field):
 
 
 def test_agent_keys_module_matches_the_agent_release():
-    assert len(inj.AGENT_CONFIG_KEYS) == 143
+    assert len(inj.AGENT_CONFIG_KEYS) == 149, "the reference file's 143 and the 6 keys with a digit it dropped"
+    assert {"agent.sample_n_per_3_secs", "osinfo.ipv4_list_size", "plugin.neo4j.cypher_body_max_length"} \
+        <= inj.AGENT_CONFIG_KEYS
+    outcome = inj.inject_object(workload(annotations={"agent.skywalking.apache.org/agent.sample_n_per_3_secs": "10"}))
+    assert outcome.report["status"] == "injected" and outcome.report["warnings"] == [], outcome.report
     assert {"agent.service_name", "collector.backend_service", "plugin.jdbc.trace_sql_parameters"} <= inj.AGENT_CONFIG_KEYS
     assert inj.closest_agent_key("collector.backend_services") == "collector.backend_service"
     assert inj.closest_agent_key("zzzz") is None

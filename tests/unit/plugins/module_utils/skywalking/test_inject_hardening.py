@@ -80,7 +80,18 @@ def test_non_finite_resource_annotations_name_it(text):
     assert report["annotation"] == key
 
 
-@pytest.mark.parametrize("amount", [float("nan"), float("inf"), 1e999])
+@pytest.mark.parametrize("text", ['{"cpu": "1e999"}', '{"memory": "8Ei"}', '{"memory": "9223372036854775808"}'])
+def test_quantities_the_server_would_cap_are_refused(text):
+    key = S + "initcontainer.resources.limits"
+    report = error_of(deployment({key: text}))
+    assert report["annotation"] == key and "2^63-1" in report["reason"]
+
+
+def test_the_largest_quantity_the_server_keeps_is_accepted():
+    inj.validate_resource_list({"memory": "9223372036854775807"}, "defaults.resources.limits")
+
+
+@pytest.mark.parametrize("amount", [float("nan"), float("inf"), 1e999, "1e999"])
 def test_non_finite_resource_defaults_name_the_default(amount):
     with pytest.raises(SpecError) as err:
         inj.effective_defaults({"resources": {"requests": {"cpu": amount}}})
