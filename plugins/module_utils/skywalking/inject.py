@@ -68,6 +68,7 @@ import json
 import math
 import re
 from collections import namedtuple
+from collections.abc import Mapping
 
 try:
     from re import _parser as _sre_parse  # Python 3.11+
@@ -182,11 +183,16 @@ _MOUNT_PATH = re.compile(r"(/[A-Za-z0-9._-]+)+")
 _HOSTNAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?")
 _PORT = re.compile(r"[0-9]{1,5}")
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"(?=.{1,253}\Z)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]{1,253}")
 # Mount paths the shared volume must not cover (be, or be a parent of): the agent image's own agent (the
 # copy command reads it; a path inside it would copy it into itself), the directories of the tools the init
-# container runs (sh, mkdir, cp, ...) and the kernel's file systems
-_PROTECTED_PATHS = (AGENT_HOME, "/bin", "/sbin", "/lib", "/lib64", "/usr/bin", "/usr/sbin", "/usr/lib",
-                    "/etc", "/dev", "/proc", "/sys")
+# container runs (sh, mkdir, cp, ls, grep, xargs: the directories of a shell's PATH), the directories of the libraries
+# they load (and the helpers those call), /etc (the loader's cache, users, name service) and the kernel's file systems
+_TOOL_DIRS = ("/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin")
+_LIBRARY_DIRS = ("/lib", "/lib32", "/lib64", "/libx32", "/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libx32",
+                 "/usr/libexec", "/usr/local/lib")
+_PROTECTED_PATHS = (AGENT_HOME,) + _TOOL_DIRS + _LIBRARY_DIRS + ("/etc", "/dev", "/proc", "/sys")
 # the variables a JVM or its launcher reads options from, where a -javaagent would load a second agent
 _JVM_OPTION_VARS = ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS")
 _PLUGIN_UNSAFE = re.compile(r"[\"`$\\\n\r\s']")
@@ -219,7 +225,7 @@ def effective_defaults(defaults=None):
     if defaults is None:
         return cfg
     if not isinstance(defaults, dict):
-        raise SpecError("defaults", "must be a mapping, got %s" % type(defaults).__name__)
+        raise SpecError("defaults", "must be a mapping, got %s" % type_name(defaults))
     for key, value in defaults.items():
         if key not in DEFAULTS:
             raise SpecError("defaults.%s" % key, "unknown setting%s" % _did_you_mean(key, DEFAULTS))
@@ -831,15 +837,31 @@ def _inject_template(tpl, cfg, agents, namespace, report, given=frozenset()):
 
 
 def _overlay_swagents(settings, agents, labels, namespace, warnings):
+    """Apply the SwAgents of ``namespace`` whose selector matches ``labels``; returns their names, in order.
+
+    A SwAgent that applies (or whose selector cannot be read, so it may apply) and has a field of the wrong shape
+    or value raises ``InjectionError`` naming ``SwAgent <namespace>/<name>: spec.<field>``: the workload is
+    invalid, never the run.
+    """
     applied = []
     for agent in agents:
-        meta = agent.get("metadata") or {}
+        meta = agent.get("metadata") if isinstance(agent.get("metadata"), dict) else {}
         agent_ns = meta.get("namespace")
         if agent_ns and namespace and agent_ns != namespace:
             continue
-        spec = agent.get("spec") or {}
-        selector = spec.get("selector")
         name = "%s/%s" % (agent_ns, meta.get("name")) if agent_ns else str(meta.get("name"))
+
+        def where(sub, _name=name):
+            return "SwAgent %s: %s" % (_name, sub)
+
+        spec = agent.get("spec")
+        if spec is None:
+            spec = {}
+        if not isinstance(spec, dict):
+            raise InjectionError(where("spec"), "must be a mapping, got %s" % type_name(spec))
+        selector = spec.get("selector")
+        if selector is not None and not isinstance(selector, dict):
+            _check_swagent_spec({"selector": selector}, where)
         if selector:
             odd = sorted(str(k) for k, v in selector.items() if not isinstance(v, str))
             if odd:
@@ -848,31 +870,25 @@ def _overlay_swagents(settings, agents, labels, namespace, warnings):
                                 "SwAgent never matches" % (name, "." + odd[0]))
             if not all(labels.get(k) == v for k, v in selector.items()):
                 continue
+        _check_swagent_spec(spec, where)
         applied.append(name)
 
         def src(field, _name=name):
             return ("swagent", "SwAgent %s: spec.%s" % (_name, field))
 
-        sidecar = spec.get("javaSidecar") or {}
-        if not isinstance(sidecar, dict):
-            raise InjectionError("SwAgent %s: spec.javaSidecar" % name, "must be a mapping")
+        sidecar = spec.get("javaSidecar") or {}  # every field checked above
         for field, key in (("name", "init_container_name"), ("image", "image")):
             if sidecar.get(field):
                 settings.set(key, sidecar[field], src("javaSidecar." + field))
         for field, key in (("command", "command"), ("args", "args")):
             value = sidecar.get(field)
-            if value and not _is_str_list(value):
-                raise InjectionError("SwAgent %s: spec.javaSidecar.%s" % (name, field), "must be a list of strings")
             if value and not (field == "command" and value == SWAGENT_CRD_DEFAULT_COMMAND):
                 settings.set(key, list(value), src("javaSidecar." + field))
         resources = sidecar.get("resources") or {}
-        if not isinstance(resources, dict):
-            raise InjectionError("SwAgent %s: spec.javaSidecar.resources" % name, "must be a mapping")
         for part in ("limits", "requests"):
             if resources.get(part):
                 merged = dict(settings.get("resources") or {})
-                merged[part] = validate_resource_list(resources[part], "SwAgent %s: spec.javaSidecar.resources.%s"
-                                                      % (name, part))
+                merged[part] = resources[part]
                 settings.set("resources", merged, src("javaSidecar.resources"))
                 settings.sources["resources." + part] = src("javaSidecar.resources." + part)
         if sidecar.get("env"):
@@ -1146,12 +1162,12 @@ def _check_template_shape(annotations, spec, containers):
                                                          "strings)" % (key,))
     for key in ("initContainers", "volumes"):
         if spec.get(key) is not None and not isinstance(spec[key], list):
-            raise InjectionError("spec.%s" % key, "must be a list, got %s" % type(spec[key]).__name__)
+            raise InjectionError("spec.%s" % key, "must be a list, got %s" % type_name(spec[key]))
     seen = set()
     for index, container in enumerate(containers):
         field = "spec.containers[%d]" % index
         if not isinstance(container, dict):
-            raise InjectionError(field, "must be a container (a mapping), got %s" % type(container).__name__)
+            raise InjectionError(field, "must be a container (a mapping), got %s" % type_name(container))
         name = container.get("name")
         if not _is_dns_label(name):
             raise InjectionError(field + ".name", "%s is not a container name (a DNS label: lower-case letters, "
@@ -1162,7 +1178,7 @@ def _check_template_shape(annotations, spec, containers):
         seen.add(name)
         for key in ("env", "volumeMounts", "command", "args"):
             if container.get(key) is not None and not isinstance(container[key], list):
-                raise InjectionError("%s.%s" % (field, key), "must be a list, got %s" % type(container[key]).__name__)
+                raise InjectionError("%s.%s" % (field, key), "must be a list, got %s" % type_name(container[key]))
 
 
 def _index_of(items, item):
@@ -1813,13 +1829,10 @@ def _restore_dict(parent, key, how):
 def _merge_env(base, extra, field):
     """``base`` env list with ``extra`` merged by name (same name: replaced in place; new: appended)."""
     if not isinstance(extra, list):
-        raise InjectionError(field, "must be a list of env vars")
+        raise InjectionError(field, "must be a list of env vars, got %s" % type_name(extra))
     merged = [copy.deepcopy(e) for e in base]
     for index, item in enumerate(extra):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not _ENV_NAME.fullmatch(item["name"]):
-            raise InjectionError("%s[%d]" % (field, index), "must be an env var with a valid name")
-        if item.get("value") is not None and not isinstance(item["value"], str):
-            raise InjectionError("%s[%d].value" % (field, index), "must be a string, got %r" % (item["value"],))
+        check_env_var(item, "%s[%d]" % (field, index))
         for pos, old in enumerate(merged):
             if old.get("name") == item["name"]:
                 merged[pos] = copy.deepcopy(item)
@@ -1873,20 +1886,21 @@ def validate_swagents(swagents, named=False):
 def _check_swagents(swagents, named=False, values=False):
     """``swagents`` (SwAgent objects) checked, in the order they apply (by name, then namespace).
 
-    Without ``values`` only the shape is checked (mappings, names): a bad value fails the workloads the
-    SwAgent applies to, with an error naming it, as in a cluster.  See ``validate_swagents``.
+    Without ``values`` only what tells the SwAgents apart is checked (each a mapping with a name): a bad spec (of
+    any shape) fails the workloads the SwAgent applies to, with an error naming it, as in a cluster.  See
+    ``validate_swagents``.
     """
     if swagents is None:
         return []
     if isinstance(swagents, dict):
         swagents = [swagents]
     if not isinstance(swagents, (list, tuple)):
-        raise SpecError("swagents", "must be a list of SwAgent objects, got %s" % type(swagents).__name__)
+        raise SpecError("swagents", "must be a list of SwAgent objects, got %s" % type_name(swagents))
     agents = []
     for index, agent in enumerate(swagents):
         if not isinstance(agent, dict):
             raise SpecError("swagents[%d]" % index, "must be a SwAgent object (a mapping), got %s"
-                            % type(agent).__name__)
+                            % type_name(agent))
         meta = agent.get("metadata")
         where = "swagents[%d]" % index
         if named and isinstance(meta, dict) and isinstance(meta.get("name"), str):
@@ -1900,88 +1914,102 @@ def _check_swagents(swagents, named=False, values=False):
         if kind != SWAGENT_KIND:
             raise SpecError(field("kind"), "must be %s, got %r" % (SWAGENT_KIND, kind))
         if meta is not None and not isinstance(meta, dict):
-            raise SpecError(field("metadata"), "must be a mapping, got %s" % type(meta).__name__)
+            raise SpecError(field("metadata"), "must be a mapping, got %s" % type_name(meta))
         name = (meta or {}).get("name")
         if not isinstance(name, str) or not name:
             raise SpecError(field("metadata.name"), "a SwAgent needs a name (a string)")
         namespace = meta.get("namespace")
         if namespace is not None and not isinstance(namespace, str):
             raise SpecError(field("metadata.namespace"), "must be a namespace name (a string), got %r" % (namespace,))
-        spec = agent.get("spec")
-        if spec is not None and not isinstance(spec, dict):
-            raise SpecError(field("spec"), "must be a mapping, got %s" % type(spec).__name__)
         if values:
+            spec = agent.get("spec")
+            if spec is not None and not isinstance(spec, dict):
+                raise InjectionError(field("spec"), "must be a mapping, got %s" % type_name(spec))
             _check_swagent_spec(spec or {}, field)
-        else:
-            for key, shape in (("selector", "a mapping of labels"), ("javaSidecar", "a mapping")):
-                if (spec or {}).get(key) is not None and not isinstance(spec[key], dict):
-                    raise SpecError(field("spec." + key), "must be %s, got %s" % (shape, type(spec[key]).__name__))
         agents.append(agent)
     # a stable order: by name (then namespace); the last one wins
     return sorted(agents, key=lambda a: (a["metadata"]["name"], a["metadata"].get("namespace") or ""))
 
 
 def _check_swagent_spec(spec, field):
-    """Check each field of a SwAgent's spec alone (``field("spec.x")``: the path to name)."""
+    """Check each field of a SwAgent's spec alone (``field("spec.x")``: the path to name); raises ``InjectionError``."""
     selector = spec.get("selector")
     if selector is not None and not isinstance(selector, dict):
-        raise SpecError(field("spec.selector"), "must be a mapping of labels, got %s" % type(selector).__name__)
+        raise InjectionError(field("spec.selector"), "must be a mapping of labels (e.g. {app: orders}), got %s; "
+                                                     "which workloads it selects cannot be told" % type_name(selector))
     for key in selector or {}:
         if not isinstance(key, str):
-            raise SpecError(field("spec.selector"), "the label key %r is not a string" % (key,))
+            raise InjectionError(field("spec.selector"), "the label key %r is not a string" % (key,))
     if spec.get("containerMatcher"):
         problem = re2_problem(spec["containerMatcher"])
         if problem:
-            raise SpecError(field("spec.containerMatcher"), problem)
+            raise InjectionError(field("spec.containerMatcher"), problem)
     if spec.get("sharedVolumeName") and not _is_dns_label(spec["sharedVolumeName"]):
-        raise SpecError(field("spec.sharedVolumeName"), "%r is not a valid volume name (a DNS label: lower-case "
+        raise InjectionError(field("spec.sharedVolumeName"), "%r is not a valid volume name (a DNS label: lower-case "
                                                         "letters, digits and '-', at most 63 characters)"
                         % (spec["sharedVolumeName"],))
     for _annotation, name, _key, _directory in PLUGIN_FAMILIES:
         try:
             plugin_pattern(spec.get(name))
         except ValueError as exc:
-            raise SpecError(field("spec." + name), str(exc))
+            raise InjectionError(field("spec." + name), str(exc))
     sidecar = spec.get("javaSidecar")
+    if sidecar is not None and not isinstance(sidecar, dict):
+        raise InjectionError(field("spec.javaSidecar"), "must be a mapping, got %s" % type_name(sidecar))
+    for key, value in spec.items():  # the init container's shell script and env values may hold tabs and line breaks
+        if key != "javaSidecar":
+            _check_no_control(value, field("spec.%s" % key))
+    for key, value in (sidecar or {}).items():
+        _check_no_control(value, field("spec.javaSidecar.%s" % key), "\t\n" if key in ("command", "args", "env") else "")
     if sidecar is None:
         return
-    if not isinstance(sidecar, dict):
-        raise SpecError(field("spec.javaSidecar"), "must be a mapping, got %s" % type(sidecar).__name__)
     if sidecar.get("name") and not _is_dns_label(sidecar["name"]):
-        raise SpecError(field("spec.javaSidecar.name"), "%r is not a valid container name (a DNS label)"
-                        % (sidecar["name"],))
-    image = sidecar.get("image")
-    if image and (not isinstance(image, str) or any(ch.isspace() for ch in image)):
-        raise SpecError(field("spec.javaSidecar.image"), "%r is not an image reference" % (image,))
+        raise InjectionError(field("spec.javaSidecar.name"), "%r is not a valid container name (a DNS label)"
+                             % (sidecar["name"],))
+    if sidecar.get("image") not in (None, ""):
+        _check_image(sidecar["image"], field("spec.javaSidecar.image"))
     for key in ("command", "args"):
-        if sidecar.get(key) and not _is_str_list(sidecar[key]):
-            raise SpecError(field("spec.javaSidecar." + key), "must be a list of strings")
+        if sidecar.get(key):
+            _check_words(sidecar[key], field("spec.javaSidecar." + key))
     resources = sidecar.get("resources")
     if resources:
         if not isinstance(resources, dict):
-            raise SpecError(field("spec.javaSidecar.resources"), "must be a mapping with limits and/or requests")
+            raise InjectionError(field("spec.javaSidecar.resources"), "must be a mapping with limits and/or requests")
         for part in ("limits", "requests"):
             if resources.get(part):
                 validate_resource_list(resources[part], field("spec.javaSidecar.resources." + part))
         problem = resources_problem(resources, (field("spec.javaSidecar.resources.limits"),
                                                 field("spec.javaSidecar.resources.requests")))
         if problem:
-            raise SpecError(field("spec.javaSidecar.resources"), problem)
+            raise InjectionError(field("spec.javaSidecar.resources"), problem)
     if sidecar.get("env"):
         _merge_env([], sidecar["env"], field("spec.javaSidecar.env"))
 
 
 def _validate_defaults(cfg):
-    for key in ("image", "init_container_name", "volume_name", "mount_path", "env_name", "ca_secret_key"):
-        if not isinstance(cfg[key], str) or not cfg[key]:
-            raise SpecError("defaults.%s" % key, "must be a non-empty string")
-    for key in ("command",):
-        if not _is_str_list(cfg[key]) or not cfg[key]:
-            raise SpecError("defaults.%s" % key, "must be a non-empty list of strings")
-    if cfg["args"] is not None and not _is_str_list(cfg["args"]):
-        raise SpecError("defaults.args", "must be a list of strings")
+    """Check every key of the effective defaults (``cfg``), alone and the few that go together, as the injection
+    would use them; raises ``SpecError("defaults.<key>...", problem)``."""
+    for key, value in cfg.items():  # shell scripts and env values may hold tabs and line breaks
+        _check_no_control(value, "defaults.%s" % key, "\t\n" if key in ("command", "args", "env") else "")
+    for key in ("init_container_name", "volume_name"):
+        if not _is_dns_label(cfg[key]):
+            raise SpecError("defaults.%s" % key, "%r is not a valid name (a DNS label: lower-case letters, digits and "
+                                                 "'-', at most 63 characters)" % (cfg[key],))
+    _check_image(cfg["image"], "defaults.image")
+    problem = mount_path_problem(cfg["mount_path"])
+    if problem:
+        raise SpecError("defaults.mount_path", problem)
+    if not isinstance(cfg["env_name"], str) or not _ENV_NAME.fullmatch(cfg["env_name"]):
+        raise SpecError("defaults.env_name", "%r is not a valid environment variable name" % (cfg["env_name"],))
+    if not isinstance(cfg["ca_secret_key"], str) or not _SECRET_KEY.fullmatch(cfg["ca_secret_key"]):
+        raise SpecError("defaults.ca_secret_key", "%r is not a Secret key (letters, digits, '-', '_' and '.')"
+                        % (cfg["ca_secret_key"],))
+    _check_words(cfg["command"], "defaults.command", required=True)
+    if cfg["args"] is not None:
+        _check_words(cfg["args"], "defaults.args")
     if not isinstance(cfg["resources"], dict):
-        raise SpecError("defaults.resources", "must be a mapping with limits and/or requests")
+        raise SpecError("defaults.resources", "must be a mapping with limits and/or requests, got %s"
+                        % type_name(cfg["resources"]))
     for part, value in cfg["resources"].items():
         if part not in ("limits", "requests"):
             raise SpecError("defaults.resources.%s" % part, "unknown key (limits, requests)")
@@ -1989,19 +2017,214 @@ def _validate_defaults(cfg):
     problem = resources_problem(cfg["resources"], ("defaults.resources.limits", "defaults.resources.requests"))
     if problem:
         raise SpecError("defaults.resources", problem)
-    if not isinstance(cfg["env"], list):
-        raise SpecError("defaults.env", "must be a list of env vars")
+    if cfg["security_context"] is not None:
+        check_security_context(cfg["security_context"], "defaults.security_context")
     _merge_env([], cfg["env"], "defaults.env")
+    if cfg["env_value"] is not None:
+        _check_env_value(cfg["env_value"], "defaults.env_value")
     if cfg["backend_service"] is not None:
         validate_backend_services(cfg["backend_service"], "defaults.backend_service")
     if cfg["container_matcher"] is not None:
         problem = re2_problem(cfg["container_matcher"])
         if problem:
             raise SpecError("defaults.container_matcher", problem)
-    if cfg["ca_secret"] is not None and not (isinstance(cfg["ca_secret"], str) and cfg["ca_secret"]):
-        raise SpecError("defaults.ca_secret", "must be the name of a Secret")
-    if cfg["security_context"] is not None and not isinstance(cfg["security_context"], dict):
-        raise SpecError("defaults.security_context", "must be a mapping")
+    for _annotation, _field, key, _directory in PLUGIN_FAMILIES:
+        try:
+            plugin_pattern(cfg[key])
+        except ValueError as exc:
+            raise SpecError("defaults.%s" % key, str(exc))
+    if cfg["ca_secret"] is not None:
+        if not isinstance(cfg["ca_secret"], str) or not _DNS_SUBDOMAIN.fullmatch(cfg["ca_secret"]):
+            raise SpecError("defaults.ca_secret", "%r is not the name of a Secret (a DNS subdomain: lower-case "
+                                                  "letters, digits, '-' and '.')" % (cfg["ca_secret"],))
+        if len(cfg["volume_name"]) > 60:
+            raise SpecError("defaults.volume_name", "%r is too long to derive the CA volume name %s-ca"
+                            % (cfg["volume_name"], cfg["volume_name"]))
+
+
+def _check_no_control(value, field, allow=""):
+    """Refuse a control character in any string (key or value) of ``value``, naming where it is."""
+    if isinstance(value, str):
+        problem = control_problem(value, allow)
+        if problem:
+            raise InjectionError(field, problem)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and control_problem(key):
+                raise InjectionError(field, "the key %s" % control_problem(key))
+            _check_no_control(item, "%s.%s" % (field, key), allow)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_no_control(item, "%s[%d]" % (field, index), allow)
+
+
+def _check_image(image, field, annotation=None):
+    """An image reference: a non-empty string without whitespace or control characters."""
+    if not isinstance(image, str) or not image.strip():
+        raise InjectionError(field, "must be an image reference (a non-empty string), got %r" % (image,), annotation)
+    if any(ch.isspace() or _is_control(ch) for ch in image):
+        raise InjectionError(field, "%r is not an image reference: it contains whitespace or a control character"
+                             % (image,), annotation)
+
+
+def _check_words(value, field, required=False):
+    """A command or its arguments: a list of strings (a string is refused: it is not split into words)."""
+    if isinstance(value, str):
+        raise InjectionError(field, "must be a list of strings, got a string (%r): write [%r] for one word, or a "
+                                    "list of words" % (value, value))
+    if not _is_str_list(value):
+        raise InjectionError(field, "must be a list of strings, got %s" % (
+            type_name(value) if not isinstance(value, list) else "a list holding a %s" % next(
+                type_name(v) for v in value if not isinstance(v, str))))
+    if required and not value:
+        raise InjectionError(field, "must be a non-empty list of strings")
+    for index, word in enumerate(value):
+        problem = control_problem(word, "\t\n")
+        if problem:
+            raise InjectionError("%s[%d]" % (field, index), problem)
+
+
+def _check_env_value(value, field, annotation=None):
+    """The agent option that replaces ``-javaagent:<mount>/skywalking-agent.jar``: one JVM option."""
+    if not isinstance(value, str) or not value.strip():
+        raise InjectionError(field, "must be a non-empty string (the -javaagent option), got %r" % (value,), annotation)
+    if any(ch.isspace() or _is_control(ch) for ch in value):
+        raise InjectionError(field, "%r contains whitespace or a control character: it is one JVM option (the agent "
+                                    "settings are appended to it, and removal finds it again)" % (value,), annotation)
+
+
+# a Kubernetes EnvVarSource: the one reference it holds, and its fields (True: required)
+_ENV_SOURCES = {
+    "secretKeyRef": {"name": True, "key": True, "optional": False},
+    "configMapKeyRef": {"name": True, "key": True, "optional": False},
+    "fieldRef": {"fieldPath": True, "apiVersion": False},
+    "resourceFieldRef": {"resource": True, "containerName": False, "divisor": False},
+}
+_ENV_FIELDS = ("name", "value", "valueFrom")
+
+
+def check_env_var(item, field):
+    """Check one env var as the injection adds it (``defaults.env``, a SwAgent's ``javaSidecar.env``).
+
+    ``item``: ``{name, value}`` or ``{name, valueFrom}``: a valid name, and exactly one of ``value`` (a string;
+    tabs and line breaks are fine, other control characters are not) and ``valueFrom`` (a mapping with exactly one
+    of ``secretKeyRef``, ``configMapKeyRef``, ``fieldRef``, ``resourceFieldRef``).  Raises
+    ``InjectionError(field..., problem)``.
+    """
+    if not isinstance(item, dict):
+        raise InjectionError(field, "must be an env var (a mapping with name and value or valueFrom), got %s"
+                             % type_name(item))
+    name = item.get("name")
+    if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
+        raise InjectionError(field, "must be an env var with a valid name (letters, digits, '_', '-' and '.', not "
+                                    "starting with a digit), got %s" % ("no name" if name is None else repr(name)))
+    for key in item:
+        if key not in _ENV_FIELDS:
+            raise InjectionError("%s.%s" % (field, key), "not an env var field (%s)%s"
+                                 % (", ".join(_ENV_FIELDS), _did_you_mean(key, _ENV_FIELDS)))
+    value, source = item.get("value"), item.get("valueFrom")
+    if value is not None and source is not None:
+        raise InjectionError(field, "%s gives both value and valueFrom; give exactly one of them" % name)
+    if value is None and source is None:
+        raise InjectionError(field, "%s needs value (a string) or valueFrom (a mapping)" % name)
+    if value is not None:
+        if not isinstance(value, str):
+            raise InjectionError("%s.value" % field, "must be a string, got %r" % (value,))
+        problem = control_problem(value, "\t\n")
+        if problem:
+            raise InjectionError("%s.value" % field, problem)
+        return
+    where = "%s.valueFrom" % field
+    if not isinstance(source, dict):
+        raise InjectionError(where, "must be a mapping (e.g. {secretKeyRef: {name: ..., key: ...}}), got %s"
+                             % type_name(source))
+    for key in source:
+        if key not in _ENV_SOURCES:
+            raise InjectionError("%s.%s" % (where, key), "not an env var source (%s)%s"
+                                 % (", ".join(_ENV_SOURCES), _did_you_mean(key, _ENV_SOURCES)))
+    given = [key for key in _ENV_SOURCES if source.get(key) is not None]
+    if len(given) != 1:
+        raise InjectionError(where, "must hold exactly one of %s, got %s"
+                             % (", ".join(_ENV_SOURCES), ", ".join(given) or "none"))
+    ref, fields = source[given[0]], _ENV_SOURCES[given[0]]
+    where = "%s.%s" % (where, given[0])
+    if not isinstance(ref, dict):
+        raise InjectionError(where, "must be a mapping, got %s" % type_name(ref))
+    for key, part in ref.items():
+        if key not in fields:
+            raise InjectionError("%s.%s" % (where, key), "not a field of %s (%s)%s"
+                                 % (given[0], ", ".join(fields), _did_you_mean(key, fields)))
+        if key == "optional":
+            if not isinstance(part, bool):
+                raise InjectionError("%s.%s" % (where, key), "must be true or false, got %r" % (part,))
+        elif key != "divisor" and not isinstance(part, str):
+            raise InjectionError("%s.%s" % (where, key), "must be a string, got %s" % type_name(part))
+    for key, required in fields.items():
+        if required and not ref.get(key):
+            raise InjectionError(where, "needs %s" % key)
+    _check_no_control(ref, where)
+
+
+_PROFILE = {"type": ("RuntimeDefault", "Localhost", "Unconfined"), "localhostProfile": "string"}
+# a container's SecurityContext (Kubernetes core/v1), field by field: a type, a mapping of fields, or the values
+_SECURITY_CONTEXT = {
+    "allowPrivilegeEscalation": "boolean", "privileged": "boolean", "readOnlyRootFilesystem": "boolean",
+    "runAsNonRoot": "boolean", "runAsUser": "id", "runAsGroup": "id",
+    "capabilities": {"add": "strings", "drop": "strings"},
+    "seccompProfile": _PROFILE, "appArmorProfile": _PROFILE,
+    "seLinuxOptions": {"user": "string", "role": "string", "type": "string", "level": "string"},
+    "windowsOptions": {"gmsaCredentialSpecName": "string", "gmsaCredentialSpec": "string",
+                       "runAsUserName": "string", "hostProcess": "boolean"},
+    "procMount": ("Default", "Unmasked"),
+}
+_MAX_ID = 2 ** 31 - 1  # the API server refuses a user or group ID outside 0..2147483647
+
+
+def check_security_context(value, field):
+    """Check a container ``securityContext`` (the init container's): a mapping of the Kubernetes fields with their
+    types (booleans; ``runAsUser``/``runAsGroup`` integers 0..2147483647; ``capabilities.add``/``drop`` lists of
+    strings; ``seccompProfile``/``appArmorProfile`` ``{type: RuntimeDefault|Localhost|Unconfined, localhostProfile}``,
+    the profile given exactly for ``Localhost``; ``seLinuxOptions``, ``windowsOptions``; ``procMount``
+    ``Default``/``Unmasked``).  An unknown field is refused naming the closest known one.  A null field is unset.
+    Raises ``InjectionError(field..., problem)``.
+    """
+    _check_schema(value, _SECURITY_CONTEXT, field)
+
+
+def _check_schema(value, schema, field):
+    if isinstance(schema, dict):
+        if not isinstance(value, dict):
+            raise InjectionError(field, "must be a mapping, got %s" % type_name(value))
+        for key, item in value.items():
+            if key not in schema:
+                raise InjectionError("%s.%s" % (field, key), "unknown field%s; known: %s"
+                                     % (_did_you_mean(key, schema), ", ".join(sorted(schema))))
+            if item is not None:
+                _check_schema(item, schema[key], "%s.%s" % (field, key))
+        if schema is _PROFILE and value.get("type") is not None:
+            if value["type"] == "Localhost" and not value.get("localhostProfile"):
+                raise InjectionError(field, "type Localhost needs localhostProfile")
+            if value["type"] != "Localhost" and value.get("localhostProfile") is not None:
+                raise InjectionError(field + ".localhostProfile", "is only for type Localhost")
+        elif schema is _PROFILE:
+            raise InjectionError(field, "needs a type (%s)" % ", ".join(_PROFILE["type"]))
+    elif isinstance(schema, tuple):
+        if value not in schema:
+            raise InjectionError(field, "must be one of %s, got %r" % (", ".join(schema), value))
+    elif schema == "boolean":
+        if not isinstance(value, bool):
+            raise InjectionError(field, "must be true or false, got %r" % (value,))
+    elif schema == "id":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_ID:
+            raise InjectionError(field, "must be an integer from 0 to %d, got %r" % (_MAX_ID, value))
+    elif schema == "strings":
+        if not _is_str_list(value):
+            raise InjectionError(field, "must be a list of strings, got %r" % (value,))
+        _check_no_control(value, field)
+    else:  # "string"
+        if not isinstance(value, str):
+            raise InjectionError(field, "must be a string, got %s" % type_name(value))
+        _check_no_control(value, field)
 
 
 def _is_dns_label(value):
@@ -2010,6 +2233,36 @@ def _is_dns_label(value):
 
 def _is_str_list(value):
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def type_name(value):
+    """A plain name for the type of ``value``, for messages: ``mapping``, ``list``, ``string``, ``integer``,
+    ``number``, ``boolean``, ``null``; never an internal class name (Ansible hands over its own subclasses of
+    dict, list and str, e.g. ``_AnsibleLazyTemplateList``)."""
+    if value is None:
+        return "null"
+    for kind, text in ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
+                       ((bytes, bytearray), "bytes"), (Mapping, "mapping"), ((set, frozenset), "set"),
+                       ((list, tuple), "list")):
+        if isinstance(value, kind):
+            return text
+    name = type(value).__name__
+    return "value of type %s" % name if not name.startswith("_") else "value of an unsupported type"
+
+
+def _is_control(char):
+    """A C0 control character, DEL or a C1 control character."""
+    code = ord(char)
+    return code < 0x20 or 0x7F <= code <= 0x9F
+
+
+def control_problem(text, allow=""):
+    """Why ``text`` (a string) may not be used: a phrase naming its first control character (C0, DEL, C1; those in
+    ``allow``, e.g. ``"\t\n"`` for a shell script, are fine), or None."""
+    for char in text:
+        if _is_control(char) and char not in allow:
+            return "%r contains the control character U+%04X; give the value without it" % (text, ord(char))
+    return None
 
 
 def _is_ipv4(host):

@@ -52,6 +52,16 @@ def error_of(obj, **kwargs):
     return report
 
 
+def defaults_error(defaults):
+    """Invalid defaults are the caller's error: ``effective_defaults`` and ``inject_object`` raise it, naming the key."""
+    with pytest.raises(SpecError) as err:
+        inj.effective_defaults(defaults)
+    with pytest.raises(SpecError) as again:
+        inj.inject_object(deployment(), defaults=defaults)
+    assert str(again.value) == str(err.value)
+    return err.value
+
+
 def with_record(record):
     obj = inj.inject_object(deployment()).obj
     tpl(obj)["metadata"]["annotations"][inj.RECORD_ANNOTATION] = record
@@ -271,8 +281,7 @@ def test_re2_matching_is_linear(pattern, text):
     ("init_container_name", "init\n"),
 ])
 def test_trailing_newline_is_refused(key, value):
-    report = error_of(deployment(), defaults={key: value})
-    assert report["field"] == "defaults.%s" % key
+    assert defaults_error({key: value}).field == "defaults.%s" % key
 
 
 @pytest.mark.parametrize("value", ["sw-oap\n", "sw-oap.ns\n"])
@@ -292,8 +301,7 @@ def test_collector_address_refuses_trailing_newlines(value):
 @pytest.mark.parametrize("where", ["defaults", "annotation"])
 def test_bad_mount_paths_are_refused_naming_the_field(path, where):
     if where == "defaults":
-        report = error_of(deployment(), defaults={"mount_path": path})
-        assert report["field"] == "defaults.mount_path"
+        assert defaults_error({"mount_path": path}).field == "defaults.mount_path"
     else:
         key = S + "sidecarVolumeMount.MountPath"
         report = error_of(deployment({key: path}))
@@ -311,8 +319,8 @@ def test_good_mount_paths(path):
 
 @pytest.mark.parametrize("value", [["-v"], "-v", ["-e", "trace"], ["--help"]])
 def test_plugin_patterns_starting_with_a_dash_are_refused(value):
-    report = error_of(deployment(), defaults={"optional_plugins": value})
-    assert report["field"] == "defaults.optional_plugins" and "'-'" in report["reason"]
+    err = defaults_error({"optional_plugins": value})
+    assert err.field == "defaults.optional_plugins" and "'-'" in err.problem
     report = error_of(deployment({inj.OPTIONAL_ANNOTATION: value if isinstance(value, str) else "|".join(value)}))
     assert report["annotation"] == inj.OPTIONAL_ANNOTATION
 

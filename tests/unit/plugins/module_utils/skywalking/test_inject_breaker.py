@@ -1,0 +1,191 @@
+# Copyright (c) skywalking.swck contributors
+# Licensed under the Apache License, Version 2.0 (see LICENSE)
+"""Defects a QA attack on the injection found in the pure layer: each test failed before its fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import SpecError
+from ansible_collections.skywalking.swck.plugins.module_utils.skywalking import inject as inj
+
+LABEL = {"app": "demo", "swck-java-agent-injected": "true"}
+A = inj.AGENT_PREFIX
+S = inj.SIDECAR_PREFIX
+TPL_ANN = 'spec.template.metadata.annotations["%s"]'
+
+
+def deployment(annotations=None, containers=None, name="demo", ns="apps"):
+    meta = {"labels": dict(LABEL)}
+    if annotations is not None:
+        meta["annotations"] = annotations
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns},
+            "spec": {"selector": {"matchLabels": {"app": "demo"}}, "template": {"metadata": meta, "spec": {
+                "containers": [{"name": "app", "image": "app:1"}] if containers is None else containers}}}}
+
+
+def swagent(spec, name="java", ns="apps"):
+    return {"apiVersion": inj.SWAGENT_API_VERSION, "kind": "SwAgent", "metadata": {"name": name, "namespace": ns},
+            "spec": spec}
+
+
+def report_of(obj, **kwargs):
+    return inj.inject_object(obj, **kwargs).report
+
+
+def error_of(obj, **kwargs):
+    report = report_of(obj, **kwargs)
+    assert report["status"] == inj.ERROR, report
+    assert report["field"] and report["reason"].startswith(report["field"] + ": "), report
+    return report
+
+
+def defaults_error(defaults):
+    with pytest.raises(SpecError) as err:
+        inj.effective_defaults(defaults)
+    return err.value
+
+
+# --- 1. SwAgents of any shape: an error report for the workloads they apply to, never an exception -------------
+
+BAD_SPECS = [
+    ([1], "SwAgent apps/java: spec", "must be a mapping, got list"),
+    ("str", "SwAgent apps/java: spec", "must be a mapping, got string"),
+    ({"javaSidecar": "str"}, "SwAgent apps/java: spec.javaSidecar", "must be a mapping, got string"),
+    ({"javaSidecar": [1]}, "SwAgent apps/java: spec.javaSidecar", "must be a mapping, got list"),
+    ({"selector": [1]}, "SwAgent apps/java: spec.selector", "must be a mapping of labels"),
+    ({"selector": "app"}, "SwAgent apps/java: spec.selector", "must be a mapping of labels"),
+    ({"javaSidecar": {"resources": [1]}}, "SwAgent apps/java: spec.javaSidecar.resources", "must be a mapping"),
+    ({"javaSidecar": {"env": "x"}}, "SwAgent apps/java: spec.javaSidecar.env", "must be a list of env vars"),
+    ({"javaSidecar": {"env": [1]}}, "SwAgent apps/java: spec.javaSidecar.env[0]", "must be an env var"),
+    ({"javaSidecar": {"command": "sh"}}, "SwAgent apps/java: spec.javaSidecar.command", "must be a list of strings"),
+    ({"javaSidecar": {"image": 5}}, "SwAgent apps/java: spec.javaSidecar.image", "image reference"),
+    ({"javaSidecar": {"image": "a\x00b"}}, "SwAgent apps/java: spec.javaSidecar.image", "control character"),
+    ({"optionalPlugins": "trace\x7f"}, "SwAgent apps/java: spec.optionalPlugins", "control character"),
+]
+
+
+@pytest.mark.parametrize("spec, field, problem", BAD_SPECS)
+def test_a_badly_shaped_swagent_is_an_error_report_of_the_workloads(spec, field, problem):
+    report = error_of(deployment(), swagents=[swagent(spec)])
+    assert report["field"] == field and problem in report["reason"]
+    assert report["annotation"] is None
+
+
+@pytest.mark.parametrize("spec, field, problem", BAD_SPECS)
+def test_validate_swagents_names_every_shape(spec, field, problem):
+    with pytest.raises(SpecError) as err:
+        inj.validate_swagents([swagent(spec)], named=True)
+    assert err.value.field == field and problem in err.value.problem
+    with pytest.raises(SpecError) as err:
+        inj.validate_swagents([swagent(spec)])
+    assert err.value.field == field.replace("SwAgent apps/java: ", "swagents[0].")
+
+
+def test_a_badly_shaped_swagent_of_another_namespace_is_no_concern():
+    report = report_of(deployment(ns="shop"), swagents=[swagent([1])])
+    assert report["status"] == inj.INJECTED
+
+
+def test_a_bad_swagent_whose_selector_does_not_match_is_no_concern():
+    report = report_of(deployment(), swagents=[swagent({"selector": {"app": "other"}, "javaSidecar": "x"})])
+    assert report["status"] == inj.INJECTED
+
+
+def test_inject_all_still_refuses_bad_swagents_of_the_input_naming_them():
+    with pytest.raises(SpecError) as err:
+        inj.inject_all([swagent({"javaSidecar": [1]}), deployment()])
+    assert err.value.field == "SwAgent apps/java: spec.javaSidecar"
+
+
+# --- 3. defaults checked whole, one error naming defaults.<key> -------------------------------------------------
+
+@pytest.mark.parametrize("defaults, field, problem", [
+    ({"env": [{"name": "A", "value": "x", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]},
+     "defaults.env[0]", "both value and valueFrom"),
+    ({"env": [{"name": "A"}]}, "defaults.env[0]", "needs value"),
+    ({"env": [{"name": "1A", "value": "x"}]}, "defaults.env[0]", "valid name"),
+    ({"env": [{"name": "A", "valu": "x"}]}, "defaults.env[0].valu", "did you mean value?"),
+    ({"env": [{"name": "A", "value": 5}]}, "defaults.env[0].value", "must be a string"),
+    ({"env": [{"name": "A", "valueFrom": "s"}]}, "defaults.env[0].valueFrom", "must be a mapping"),
+    ({"env": [{"name": "A", "valueFrom": {"secretKeyRef": {"name": "s"}}}]},
+     "defaults.env[0].valueFrom.secretKeyRef", "needs key"),
+    ({"env": [{"name": "A", "valueFrom": {"secretRef": {"name": "s", "key": "k"}}}]},
+     "defaults.env[0].valueFrom.secretRef", "did you mean secretKeyRef?"),
+    ({"env": [{"name": "A", "valueFrom": {}}]}, "defaults.env[0].valueFrom", "exactly one of"),
+    ({"env": "A=1"}, "defaults.env", "must be a list of env vars, got string"),
+    ({"security_context": "restricted"}, "defaults.security_context", "must be a mapping, got string"),
+    ({"security_context": {"runAsUser": True}}, "defaults.security_context.runAsUser", "integer"),
+    ({"security_context": {"runAsUser": -1}}, "defaults.security_context.runAsUser", "integer"),
+    ({"security_context": {"runAsGroup": "1000"}}, "defaults.security_context.runAsGroup", "integer"),
+    ({"security_context": {"runAsNonRoot": "true"}}, "defaults.security_context.runAsNonRoot", "true or false"),
+    ({"security_context": {"privileged": 0}}, "defaults.security_context.privileged", "true or false"),
+    ({"security_context": {"capabilities": {"drop": "ALL"}}}, "defaults.security_context.capabilities.drop",
+     "list of strings"),
+    ({"security_context": {"capabilities": {"remove": ["ALL"]}}}, "defaults.security_context.capabilities.remove",
+     "unknown field"),
+    ({"security_context": {"seccompProfile": {"type": "runtime/default"}}},
+     "defaults.security_context.seccompProfile.type", "RuntimeDefault"),
+    ({"security_context": {"seccompProfile": {"type": "Localhost"}}}, "defaults.security_context.seccompProfile",
+     "localhostProfile"),
+    ({"security_context": {"seLinuxOptions": {"level": 5}}}, "defaults.security_context.seLinuxOptions.level",
+     "must be a string"),
+    ({"security_context": {"runAsNonroot": True}}, "defaults.security_context.runAsNonroot",
+     "did you mean runAsNonRoot?"),
+    ({"security_context": {"procMount": "Masked"}}, "defaults.security_context.procMount", "Default, Unmasked"),
+    ({"security_context": {"windowsOptions": []}}, "defaults.security_context.windowsOptions", "mapping"),
+    ({"image": ""}, "defaults.image", "non-empty"),
+    ({"image": "repo/agent:9 7"}, "defaults.image", "whitespace"),
+    ({"image": 9}, "defaults.image", "image reference"),
+    ({"command": "sh"}, "defaults.command", "must be a list of strings"),
+    ({"args": "-c cp"}, "defaults.args", "must be a list of strings"),
+    ({"args": ["-c", 5]}, "defaults.args", "must be a list of strings"),
+    ({"env_value": "-javaagent:/a.jar -Dx=1"}, "defaults.env_value", "whitespace"),
+    ({"init_container_name": "Init"}, "defaults.init_container_name", "DNS label"),
+    ({"ca_secret": "CA secret"}, "defaults.ca_secret", "Secret"),
+    ({"ca_secret_key": "ca/crt"}, "defaults.ca_secret_key", "Secret key"),
+    ({"backend_service": "sw\x00:11800"}, "defaults.backend_service", "control character"),
+    ({"container_matcher": "app\x1b"}, "defaults.container_matcher", "control character"),
+    ({"env": [{"name": "A", "value": "a\x00"}]}, "defaults.env[0].value", "control character"),
+    ({"args": ["-c", "cp\x07"]}, "defaults.args[1]", "control character"),
+    ({"security_context": {"seLinuxOptions": {"level": "s0\x85"}}}, "defaults.security_context.seLinuxOptions.level",
+     "control character"),
+])
+def test_defaults_are_checked_whole(defaults, field, problem):
+    err = defaults_error(defaults)
+    assert err.field == field and problem in err.problem, str(err)
+    # the same error from every entry point: inject_object, inject_all (filter, CLI)
+    with pytest.raises(SpecError) as again:
+        inj.inject_object(deployment(), defaults)
+    assert str(again.value) == str(err)
+    with pytest.raises(SpecError) as again:
+        inj.inject_all([], defaults)
+    assert str(again.value) == str(err)
+
+
+@pytest.mark.parametrize("defaults", [
+    {"security_context": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True,
+                          "runAsUser": 1000, "runAsGroup": 0, "seccompProfile": {"type": "RuntimeDefault"},
+                          "readOnlyRootFilesystem": True, "privileged": False, "procMount": "Default",
+                          "seLinuxOptions": {"level": "s0:c123,c456"}, "appArmorProfile": {"type": "RuntimeDefault"},
+                          "windowsOptions": {"runAsUserName": "app", "hostProcess": False}}},
+    {"security_context": {"seccompProfile": {"type": "Localhost", "localhostProfile": "profiles/agent.json"}}},
+    {"security_context": {"runAsUser": None}},
+    {"env": [{"name": "A", "value": ""}, {"name": "B", "value": "line1\nline2\tx"},
+             {"name": "C", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k", "optional": True}}},
+             {"name": "D", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+             {"name": "E", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu", "divisor": 1}}}]},
+    {"args": ["-c", "set -e\nmkdir -p /sky/agent\ncp -r /skywalking/agent/* /sky/agent\n"]},
+    {"env_value": "-javaagent:/sky/agent/skywalking-agent.jar"},
+    {"ca_secret": "sw.agent-ca", "ca_secret_key": "ca.crt"},
+])
+def test_good_defaults_pass(defaults):
+    inj.effective_defaults(defaults)
+    assert report_of(deployment(), defaults=defaults)["status"] == inj.INJECTED
+
+
+def test_swagent_env_gets_the_same_checks():
+    spec = {"javaSidecar": {"env": [{"name": "SW_AGENT_AUTHENTICATION", "value": "x",
+                                     "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}}
+    report = error_of(deployment(), swagents=[swagent(spec)])
+    assert report["field"] == "SwAgent apps/java: spec.javaSidecar.env[0]" and "both" in report["reason"]
