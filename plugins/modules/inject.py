@@ -84,6 +84,8 @@ options:
   defaults:
     description:
       - Injection settings below the SwAgents and the annotations. Unset keys take the documented defaults.
+      - Each value is checked with its type as given (Ansible does not convert it); a wrong type is refused before
+        any request, naming the key (for example C(defaults.image), a list instead of a string).
     type: dict
     suboptions:
       image:
@@ -91,99 +93,113 @@ options:
           - The agent image of the init container. The jar is the same in every flavour (C(-alpine), C(-java8)
             ... C(-java25)); the flavour only picks the base of the init container, which runs C(sh), C(cp),
             C(grep) and C(xargs).
-        type: str
+          - A string.
+        type: raw
         default: apache/skywalking-java-agent:9.7.0-java8
       backend_service:
         description:
           - Collector address (C(host:port), comma-separated), set as C(SW_AGENT_COLLECTOR_BACKEND_SERVICES) in
             containers that do not set it. Defaults to the Service of O(cluster) when given.
-        type: str
+          - A string.
+        type: raw
       init_container_name:
         description:
           - Name of the init container that copies the agent.
-        type: str
+          - A string (a DNS label).
+        type: raw
         default: inject-skywalking-agent
       command:
         description:
           - Command of the init container.
-        type: list
-        elements: str
+          - A list of strings.
+        type: raw
         default: [sh]
       args:
         description:
           - Arguments of the init container. Default V(["-c", "mkdir -p <mount_path> && cp -r /skywalking/agent/*
             <mount_path>"]).
-        type: list
-        elements: str
+          - A list of strings.
+        type: raw
       resources:
         description:
           - "Resources of the init container: C(limits) and C(requests), each a mapping of resource name to quantity."
-        type: dict
+          - A mapping.
+        type: raw
       security_context:
         description:
           - C(securityContext) of the init container (for example for the C(restricted) Pod Security level).
-        type: dict
+          - A mapping (a Kubernetes C(SecurityContext)).
+        type: raw
       volume_name:
         description:
           - Name of the shared C(emptyDir) volume.
-        type: str
+          - A string (a DNS label).
+        type: raw
         default: sky-agent
       mount_path:
         description:
           - Where the agent is mounted in the init container and the selected containers.
-        type: str
+          - A string (an absolute path).
+        type: raw
         default: /sky/agent
       env_name:
         description:
           - The variable that gets the C(-javaagent) option; a value the container already has is kept and
             extended.
-        type: str
+          - A string.
+        type: raw
         default: JAVA_TOOL_OPTIONS
       env_value:
         description:
           - Replaces C(-javaagent:<mount_path>/skywalking-agent.jar); agent settings from annotations are still
             appended.
-        type: str
+          - A string.
+        type: raw
       env:
         description:
           - Environment variables added to each selected container that does not set them (C(name) with C(value)
             or C(valueFrom)). Give credentials such as C(SW_AGENT_AUTHENTICATION) with C(valueFrom.secretKeyRef).
-        type: list
-        elements: dict
+          - A list of mappings (Kubernetes C(EnvVar)).
+        type: raw
       container_matcher:
         description:
           - Regular expression over container names (found anywhere in the name); unset means every container.
-        type: str
+          - A string (an RE2 regular expression).
+        type: raw
       optional_plugins:
         description:
           - Optional plugins to activate (patterns matched against the jar names in C(optional-plugins/)).
-        type: list
-        elements: str
+          - A list of strings.
+        type: raw
       optional_reporter_plugins:
         description:
           - Optional reporter plugins to activate.
-        type: list
-        elements: str
+          - A list of strings.
+        type: raw
       bootstrap_plugins:
         description:
           - Bootstrap plugins to activate.
-        type: list
-        elements: str
+          - A list of strings.
+        type: raw
       ca_secret:
         description:
           - Secret with the CA of OAP's gRPC certificate, mounted at C(<mount_path>/ca/ca.crt), where the agent
-            turns TLS on. Must exist in every injected namespace. Derived from O(cluster) when OAP's gRPC port
-            uses TLS (then the module keeps a copy in each namespace, see O(cluster)).
-        type: str
+            turns TLS on. Must exist in every namespace where the module injects a workload; checked before the
+            first write (also in check mode), a missing one fails the task naming the namespaces. Derived from
+            O(cluster) when OAP's gRPC port uses TLS (then the module keeps a copy in each namespace, see O(cluster)).
+          - A string (a Secret name).
+        type: raw
       ca_secret_key:
         description:
           - Key of the CA certificate in O(defaults.ca_secret).
-        type: str
+          - A string.
+        type: raw
         default: ca.crt
   cluster:
     description:
       - The SkyWalking cluster the agents report to, as a provisioning spec (at least C(name) and C(namespace);
-        C(satellite.enabled), C(oap.mode), C(oap.tls.grpc)).
+        C(satellite.enabled), C(oap.mode), C(oap.tls.grpc)). A spec without C(name) or C(namespace) (also V({})) is
+        refused, naming C(cluster.name) or C(cluster.namespace); other problems are named C(cluster.<field>).
       - The collector address defaults to its Satellite Service when Satellite is enabled, else to its OAP
         (receiver) Service, C(<service>.<namespace>.svc:11800).
       - When OAP's gRPC port uses TLS (C(oap.tls.grpc.secret)) and no Satellite is in between, the CA certificate
@@ -199,11 +215,12 @@ options:
         form: C(name), C(namespace) and SWCK's spec fields (C(selector), C(containerMatcher), C(javaSidecar),
         C(sharedVolumeName), C(optionalPlugins), C(optionalReporterPlugins), C(bootstrapPlugins)). Without a
         namespace it applies in every namespace."
-      - "Checked before any request: unknown fields (also in C(javaSidecar): C(name), C(image), C(command), C(args),
-        C(resources), C(env)), wrong types and a name given twice in one namespace are refused, naming the item
-        (for example C(swagents[1].spec.javaSidecar.imag), with the SwAgent's name)."
+      - "Each item is checked as given (a mapping; Ansible does not convert it). Checked before any request: unknown
+        fields (also in C(javaSidecar): C(name), C(image), C(command), C(args), C(resources), C(env)), wrong types
+        and a name given twice in one namespace are refused, naming the item (for example
+        C(swagents[1].spec.javaSidecar.imag), with the SwAgent's name)."
     type: list
-    elements: dict
+    elements: raw
   read_swagents:
     description:
       - Also apply the SwAgent objects (C(operator.skywalking.apache.org/v1alpha1)) of each namespace when the
@@ -378,8 +395,10 @@ not_injectable:
   sample: [{"kind": "Pod", "namespace": "shop", "name": "debug", "reason": "a running pod cannot gain containers: ..."}]
 invalid:
   description:
-    - Workloads not injected, with the reason (and the C(field) and C(annotation) at fault, or the API server's
-      C(status) when it refused the write); left untouched.
+    - Workloads not injected, with the reason (and the C(field) and C(annotation) at fault, the C(swagent) when one
+      of the cluster's SwAgents is invalid, or the API server's C(status) when it refused the write); left untouched.
+    - When the API server refused the write, the reason holds only its causes or short message (an object it
+      quotes is left out, credential values are masked, the text is shortened).
     - "Not called C(failed): Ansible reads that key as the task's own status."
   returned: always
   type: list
@@ -465,25 +484,28 @@ from ansible_collections.skywalking.swck.plugins.module_utils.k8s.module import 
 
 KINDS = ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"]
 
+# The pure layer checks every value of ``defaults`` and names the key (``defaults.image: must be ...``): the suboptions
+# are ``raw`` so that Ansible does not turn a wrong type into something else first (a list into the string "['a']",
+# a command string into a list of one).
 DEFAULTS_SPEC = dict(
-    image=dict(type="str", default="apache/skywalking-java-agent:9.7.0-java8"),
-    backend_service=dict(type="str"),
-    init_container_name=dict(type="str", default="inject-skywalking-agent"),
-    command=dict(type="list", elements="str", default=["sh"]),
-    args=dict(type="list", elements="str"),
-    resources=dict(type="dict"),
-    security_context=dict(type="dict"),
-    volume_name=dict(type="str", default="sky-agent"),
-    mount_path=dict(type="str", default="/sky/agent"),
-    env_name=dict(type="str", default="JAVA_TOOL_OPTIONS"),
-    env_value=dict(type="str"),
-    env=dict(type="list", elements="dict"),
-    container_matcher=dict(type="str"),
-    optional_plugins=dict(type="list", elements="str"),
-    optional_reporter_plugins=dict(type="list", elements="str"),
-    bootstrap_plugins=dict(type="list", elements="str"),
-    ca_secret=dict(type="str", no_log=False),  # the name of a Secret, not a secret
-    ca_secret_key=dict(type="str", default="ca.crt", no_log=False),
+    image=dict(type="raw", default="apache/skywalking-java-agent:9.7.0-java8"),
+    backend_service=dict(type="raw"),
+    init_container_name=dict(type="raw", default="inject-skywalking-agent"),
+    command=dict(type="raw", default=["sh"]),
+    args=dict(type="raw"),
+    resources=dict(type="raw"),
+    security_context=dict(type="raw"),
+    volume_name=dict(type="raw", default="sky-agent"),
+    mount_path=dict(type="raw", default="/sky/agent"),
+    env_name=dict(type="raw", default="JAVA_TOOL_OPTIONS"),
+    env_value=dict(type="raw"),
+    env=dict(type="raw"),
+    container_matcher=dict(type="raw"),
+    optional_plugins=dict(type="raw"),
+    optional_reporter_plugins=dict(type="raw"),
+    bootstrap_plugins=dict(type="raw"),
+    ca_secret=dict(type="raw", no_log=False),  # the name of a Secret, not a secret
+    ca_secret_key=dict(type="raw", default="ca.crt", no_log=False),
 )
 
 
@@ -495,7 +517,7 @@ def argument_spec():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         defaults=dict(type="dict", options=DEFAULTS_SPEC),
         cluster=dict(type="dict"),
-        swagents=dict(type="list", elements="dict"),
+        swagents=dict(type="list", elements="raw"),
         read_swagents=dict(type="bool", default=True),
         max_concurrent=dict(type="int", default=0),
         wait=dict(type="bool", default=False),

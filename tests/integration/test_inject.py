@@ -934,3 +934,161 @@ def test_a_daemonset_diff_leaves_out_its_controller_annotation(client, control_p
     assert "metadata" not in before and "metadata" not in after, (before.get("metadata"), after.get("metadata"))
     assert "deprecated.daemonset.template.generation" in get(control_plane, "DaemonSet", ns, "node")["metadata"][
         "annotations"], "the API server did bump it"
+
+
+# ------------------------------------------------------------------ breaker findings: leaks, late refusals, odd types
+CREDENTIAL_ENV = [{"name": "SW_AGENT_AUTHENTICATION", "value": "LEAKME4242"}, {"name": "DB_PASSWORD", "value": "DbPass777"}]
+PLANTED = ("LEAKME4242", "DbPass777")
+
+
+def test_a_refused_write_reports_the_servers_cause_without_the_object_or_credentials(client, control_plane, audit):
+    """A 422 for a patched object that does not decode quotes the whole object (env values too): only the cause is
+    kept, credentials masked. The refusal is provoked on the real API server by breaking the patch on its way."""
+    ns = make_namespace(control_plane)
+    created = create(control_plane, workload("Deployment", "web", ns, env=copy.deepcopy(CREDENTIAL_ENV)))
+    real = client.patch_json
+
+    def broken(res, namespace, name, operations, **kwargs):
+        operations = copy.deepcopy(operations)
+        for op in operations:
+            if op["op"] == "replace" and isinstance(op.get("value"), dict):
+                op["value"]["spec"]["initContainers"][-1]["securityContext"] = {"runAsUser": "abc"}
+        return real(res, namespace, name, operations, **kwargs)
+
+    client.patch_json = broken
+    for check_mode in (True, False):
+        audit.start()
+        result = run(client, namespaces=[ns], check_mode=check_mode, defaults={"backend_service": "oap.sky.svc:11800"})
+        out = result.as_dict()
+        assert [e["responseStatus"]["code"] for e in writes(audit)] == [422], "the server did see it"
+        (entry,) = out["invalid"]
+        assert entry["status"] == 422 and entry["field"] == "patch", entry
+        assert entry["reason"].startswith("the API server refused the change (422 Invalid): patch: Invalid value: "
+                                          "\"{...}\": json: cannot unmarshal string into Go struct field "), entry
+        assert "runAsUser of type int64" in entry["reason"] and len(entry["reason"]) < 500
+        shown = json.dumps([out, result.warnings])
+        assert [value for value in PLANTED if value in shown] == [], shown
+        assert any(w.startswith("Deployment %s/web: not written: the API server refused" % ns) for w in result.warnings)
+    assert_untouched(control_plane, created)
+
+
+def test_late_refusals_leak_nothing_and_write_nothing_through_ansible(control_plane, tmp_path, audit):
+    """defaults the API server would refuse only after writes started (a string runAsUser, an env var with both
+    value and valueFrom) are refused before any request, naming the field, and print no credential."""
+    ns = make_namespace(control_plane)
+    created = create(control_plane, workload("Deployment", "web", ns, env=copy.deepcopy(CREDENTIAL_ENV)))
+    env_both = [{"name": "SW_AGENT_AUTHENTICATION", "value": "LEAKME4242",
+                 "valueFrom": {"secretKeyRef": {"name": "sw", "key": "token"}}}]
+    for defaults, field in (({"security_context": {"runAsUser": "abc"}}, "defaults.security_context.runAsUser"),
+                            ({"env": env_both}, "defaults.env[0]")):
+        task = {"name": "inject", "skywalking.swck.inject": {"namespaces": [ns], "defaults": dict(
+            defaults, backend_service="oap.sky.svc:11800")}}
+        for extra in (["--check"], []):
+            audit.start()
+            rc, text = run_verbose(control_plane, tmp_path, [task], "-vvv", "--diff", *extra)
+            assert rc == 2 and "fatal:" in text and field in text, text[-3000:]
+            assert [value for value in PLANTED if value in text] == [], text[-3000:]
+            assert writes(audit) == [], "refused before the first request that writes (dry runs included)"
+    assert_untouched(control_plane, created)
+
+
+def test_a_missing_ca_secret_is_refused_before_the_first_write(playbook, control_plane, audit):
+    has, lacks = make_namespace(control_plane), make_namespace(control_plane)
+    for ns in (has, lacks):
+        create(control_plane, workload("Deployment", "web", ns))
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "oap-ca", "namespace": has},
+              "data": {"ca.crt": base64.b64encode(b"-----BEGIN CERTIFICATE-----\n").decode()}}
+    status, body = control_plane.request("POST", PATHS["Secret"] % has, secret)
+    assert status == 201, body
+    args = {"namespaces": [has, lacks], "defaults": {"backend_service": "oap.sky.svc:11800", "ca_secret": "oap-ca"}}
+    task = {"name": "inject", "skywalking.swck.inject": args}
+    for check in (True, False):
+        audit.start()
+        failed = playbook.run([task], check=check, expect_rc=2)[0]
+        assert failed["failed"] is True and failed["changed"] is False
+        assert failed["msg"].startswith("defaults.ca_secret: Secret oap-ca does not exist in namespace(s) %s," % lacks), \
+            failed["msg"]
+        assert failed["namespaces"] == [lacks]
+        assert writes(audit) == [], "nothing written, not even a dry run"
+    assert not inject.is_injected(get(control_plane, "Deployment", has, "web"))
+    secret["metadata"]["namespace"] = lacks
+    status, body = control_plane.request("POST", PATHS["Secret"] % lacks, secret)
+    assert status == 201, body
+    done = playbook.run([task])[0]
+    assert done["changed"] is True and len(done["injected"]) == 2
+    audit.start()
+    again = playbook.run([task])[0]
+    assert again["changed"] is False and writes(audit) == []
+
+
+def test_wrong_types_and_an_empty_cluster_are_refused_naming_the_field(playbook, control_plane, audit, tmp_path):
+    ns = make_namespace(control_plane)
+    created = create(control_plane, workload("Deployment", "web", ns))
+    cases = [({"defaults": {"image": ["registry.test/agent:1"]}}, "defaults.image: "),
+             ({"defaults": {"command": "sh -c"}}, "defaults.command: "),
+             ({"defaults": {"backend_service": ["oap.sky.svc:11800"]}}, "defaults.backend_service: "),
+             ({"cluster": {}}, "cluster.name: "),
+             ({"cluster": {"name": "sky"}}, "cluster.namespace: "),
+             ({"swagents": ["name=x"]}, "swagents[0]: ")]
+    audit.start()
+    for extra, start in cases:
+        task = {"name": "inject", "skywalking.swck.inject": dict(extra, namespaces=[ns])}
+        failed = playbook.run([task], expect_rc=2)[0]
+        assert failed["msg"].startswith(start), (extra, failed["msg"])
+    assert failed["msg"].startswith("swagents[0]: must be a SwAgent (a mapping), got str"), failed["msg"]
+    assert "IPv6" not in json.dumps(playbook.run([{"name": "inject", "skywalking.swck.inject": {
+        "namespaces": [ns], "defaults": {"backend_service": ["x"]}}}], expect_rc=2)[0])
+    assert "cluster: needs name and namespace" in playbook.run([{"name": "inject", "skywalking.swck.inject": {
+        "namespaces": [ns], "cluster": {}}}], expect_rc=2)[0]["msg"]
+    assert writes(audit) == []
+    assert_untouched(control_plane, created)
+
+    # the role: a list where a string belongs is refused by name, before the module runs
+    role = {"name": "role", "ansible.builtin.include_role": {"name": "skywalking.swck.inject"},
+            "vars": {"inject_namespaces": [ns], "inject_backend_service": ["oap.sky.svc:11800"]}}
+    rc, text = run_verbose(control_plane, tmp_path, [role])
+    assert rc == 2 and "inject_backend_service must be a string (comma-separated host:port), got list" in text, \
+        text[-3000:]
+    assert "IPv6" not in text and writes(audit) == []
+
+
+def test_an_invalid_cluster_swagent_is_warned_naming_workload_swagent_and_field(control_plane):
+    ensure_swagent_crd(control_plane)
+    client = fresh_client(control_plane)
+    ns = make_namespace(control_plane)
+    agent = {"apiVersion": inject.SWAGENT_API_VERSION, "kind": "SwAgent", "metadata": {"name": "broken", "namespace": ns},
+             "spec": {"selector": {"tier": "backend"}, "javaSidecar": {"env": [
+                 {"name": "A", "value": "b", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}}}
+    status, body = control_plane.request("POST", "/apis/operator.skywalking.apache.org/v1alpha1/namespaces/%s/swagents"
+                                         % ns, agent)
+    assert status == 201, body
+    backend = create(control_plane, workload("Deployment", "backend", ns))
+    backend_tpl = copy.deepcopy(backend)
+    backend_tpl["spec"]["template"]["metadata"]["labels"]["tier"] = "backend"
+    status, backend = control_plane.request("PUT", (PATHS["Deployment"] % ns) + "/backend", backend_tpl)
+    assert status == 200, backend
+    create(control_plane, workload("Deployment", "front", ns))
+    result = run(client, namespaces=[ns], defaults={"backend_service": "oap.sky.svc:11800"})
+    out = result.as_dict()
+    (entry,) = out["invalid"]
+    assert (entry["name"], entry["field"], entry["swagent"]) == ("backend", "spec.javaSidecar.env[0]", "%s/broken" % ns)
+    assert any(w.startswith("Deployment %s/backend: not injected: SwAgent %s/broken: spec.javaSidecar.env[0]: "
+                            % (ns, ns)) for w in result.warnings), result.warnings
+    assert refs(out["injected"]) == ["Deployment %s/front" % ns], "the SwAgent's selector does not reach it"
+    assert_untouched(control_plane, backend)
+
+
+def test_credential_agent_annotations_are_masked_in_diff_and_verbose_output(control_plane, tmp_path):
+    ns = make_namespace(control_plane)
+    annotations = {inject.AGENT_PREFIX + "agent.authentication": "AnnT0kenXYZ",
+                   inject.AGENT_PREFIX + "agent.service_name": "orders-visible"}
+    create(control_plane, workload("Deployment", "web", ns, annotations=annotations, env=copy.deepcopy(CREDENTIAL_ENV)))
+    task = {"name": "inject", "skywalking.swck.inject": {"namespaces": [ns],
+                                                         "defaults": {"backend_service": "oap.sky.svc:11800"}}}
+    for extra in (["--check"], []):
+        rc, text = run_verbose(control_plane, tmp_path, [task], "-vvv", "--diff", *extra)
+        assert rc == 0, text[-3000:]
+        assert "orders-visible" in text and "agent.authentication" in text, "the diff is there"
+        assert [value for value in PLANTED + ("AnnT0kenXYZ",) if value in text] == [], text[-4000:]
+    env = container(template(get(control_plane, "Deployment", ns, "web")))["env"]
+    assert any("agent.authentication=AnnT0kenXYZ" in (e.get("value") or "") for e in env), "still injected"

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s import fields
@@ -270,8 +271,6 @@ def _item_name(item):
 
 def _named(err, field, items):
     """``err`` about ``<field>[i]...`` with the item's name added to its problem."""
-    import re
-
     found = re.match(r"^%s\[(\d+)\]" % re.escape(field), err.field or "")
     if not found or int(found.group(1)) >= len(items):
         return err
@@ -314,6 +313,51 @@ def check_swagents(agents, named=False):
     inject.validate_swagents(agents, named=named)
 
 
+def report_field(report):
+    """The field an error report of the pure layer names; when it names none, the field its reason starts with
+    (``<field>: <problem>``, after a ``SwAgent <name>: `` prefix)."""
+    if report.get("field"):
+        return report["field"]
+    reason = str(report.get("reason") or "")
+    if reason.startswith("SwAgent ") and ": " in reason:
+        reason = reason.split(": ", 1)[1]
+    return reason.split(": ", 1)[0] if ": " in reason else reason or None
+
+
+def invalid_swagents(agents):
+    """The SwAgents (read from the cluster) of ``agents`` that the pure layer refuses, each as ``{"agent", "swagent"
+    (namespace/name), "field" (in the SwAgent, e.g. spec.javaSidecar.env), "reason"}``; checked one by one, so a
+    bad SwAgent fails only the workloads it applies to."""
+    out = []
+    for agent in agents:
+        try:
+            check_swagents([agent], named=True)
+        except SpecError as err:
+            meta = agent.get("metadata") if isinstance(agent.get("metadata"), dict) else {}
+            name = "%s/%s" % (meta.get("namespace"), meta.get("name")) if meta.get("namespace") else str(meta.get("name"))
+            field = err.field or ""
+            prefix = "SwAgent %s: " % name
+            if field.startswith(prefix):
+                field = field[len(prefix):]
+            if not field:  # the pure layer named no field: the reason's own first part
+                field = err.msg.split(": ", 1)[0]
+            reason = err.msg if err.msg.startswith("SwAgent ") else "SwAgent %s: %s" % (name, err.msg)
+            out.append({"agent": agent, "swagent": name, "field": field, "reason": reason})
+    return out
+
+
+def swagent_applies(agent, obj):
+    """Whether a SwAgent (of the workload's namespace) applies to ``obj``: no selector, or every label of its selector
+    on the pod template; a selector that is not a mapping of strings cannot be read, so it is taken to apply."""
+    selector = (agent.get("spec") or {}).get("selector") if isinstance(agent.get("spec"), dict) else None
+    if not selector:
+        return True
+    if not isinstance(selector, dict) or not all(isinstance(v, str) for v in selector.values()):
+        return True
+    labels = ((template_of(obj) or {}).get("metadata") or {}).get("labels") or {}
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
 def injection_defaults(defaults=None, cluster=None):
     """``(defaults, cluster_spec, ca_copy)`` for a run.
 
@@ -327,10 +371,8 @@ def injection_defaults(defaults=None, cluster=None):
     merged = {}
     spec = None
     from_cluster = {}
-    if cluster:
-        from ansible_collections.skywalking.swck.plugins.module_utils.skywalking import spec as sw_spec
-
-        spec, _warnings = sw_spec.normalize(cluster)
+    if cluster is not None:
+        spec = cluster_spec(cluster)
         from_cluster = inject.cluster_agent_defaults(spec)
         merged.update(from_cluster)
     if defaults is not None and not isinstance(defaults, dict):
@@ -353,6 +395,29 @@ def injection_defaults(defaults=None, cluster=None):
     return merged, spec, ca_copy
 
 
+def cluster_spec(cluster):
+    """The ``cluster`` option normalised (``spec.normalize``), its problems naming ``cluster.<field>``.
+
+    ``cluster`` names the SkyWalking cluster the agents report to: without ``name`` and ``namespace`` (``{}`` too) it
+    is refused rather than silently ignored.  Raises ``SpecError``.
+    """
+    from ansible_collections.skywalking.swck.plugins.module_utils.skywalking import spec as sw_spec
+
+    if not isinstance(cluster, dict):
+        raise SpecError("cluster", "must be a provisioning spec (a mapping with name and namespace), got %s"
+                        % type(cluster).__name__)
+    for key in ("name", "namespace"):
+        if cluster.get(key) in (None, ""):
+            raise SpecError("cluster." + key, "missing; cluster: needs name and namespace (the SkyWalking cluster the "
+                                              "agents report to)")
+    try:
+        spec, _warnings = sw_spec.normalize(cluster)
+    except sw_spec.SpecProblems as err:
+        raise sw_spec.SpecProblems([("cluster." + field if field != "spec" else "cluster", problem)
+                                    for field, problem in err.problems])
+    return spec
+
+
 def _probe_defaults(defaults):
     """Settings the pure layer checks per workload (mount path, names, plugin patterns, ...) are checked once
     here, on a minimal labelled pod, so bad ``defaults`` fail the run before any request, not every workload."""
@@ -373,12 +438,17 @@ def mask_credential_env(value, found=None):
     env, ``defaults.env``, a SwAgent's ``javaSidecar.env``), or an entry of an ``env`` mapping (the
     provisioning spec's ``{NAME: value}`` form); its name says credential when ``spec.is_credential_env``
     says so (``SW_AGENT_AUTHENTICATION``, ``*PASSWORD*``, ``*TOKEN*``, ...).  ``valueFrom`` references are
-    kept: they name a Secret, not its content.
+    kept: they name a Secret, not its content.  Agent settings given as annotations whose key says credential
+    (``is_credential_annotation``: ``agent.skywalking.apache.org/agent.authentication``, ...) are masked too;
+    their values also reach the ``-javaagent`` option and the record, where the texts in ``found`` mask them.
     """
     from ansible_collections.skywalking.swck.plugins.module_utils.ops.cluster_module import MASK
     from ansible_collections.skywalking.swck.plugins.module_utils.skywalking.spec import is_credential_env
 
     found = set() if found is None else found
+
+    def annotation(key, item):
+        return is_credential_annotation(key) and isinstance(item, str) and item != ""
 
     def secret(name, item):
         return is_credential_env(name) and item not in (None, "") and not isinstance(item, (dict, list, bool))
@@ -398,12 +468,39 @@ def mask_credential_env(value, found=None):
                 if under_env and secret(key, item):
                     found.add(str(item))
                     out[key] = MASK
+                elif key == "annotations" and isinstance(item, dict):
+                    out[key] = dict((k, v) for k, v in item.items())
+                    for name, text in item.items():
+                        if annotation(name, text):
+                            found.add(text)
+                            out[key][name] = MASK
                 else:
                     out[key] = walk(item, under_env=(key == "env"))
             return out
         return node
 
     return walk(value), found
+
+
+# the last part of an agent or plugin setting's key that says credential, besides spec.is_credential_env's words
+_CREDENTIAL_SETTING = re.compile(r"jaas|passwd|password|secret|token|authentication|credential", re.IGNORECASE)
+
+
+def is_credential_annotation(key):
+    """Whether an annotation is an agent or plugin setting whose key says credential, e.g.
+    ``agent.skywalking.apache.org/agent.authentication``, ``plugins.skywalking.apache.org/plugin.kafka.
+    producer_config[sasl.jaas.config]`` (the pure layer's rule when it has one)."""
+    rule = getattr(inject, "is_credential_annotation", None)
+    if rule is not None and rule is not is_credential_annotation:
+        return bool(rule(key))
+    from ansible_collections.skywalking.swck.plugins.module_utils.skywalking.spec import is_credential_env
+
+    if not isinstance(key, str) or not key.startswith((inject.AGENT_PREFIX, inject.PLUGINS_PREFIX)):
+        return False
+    setting = key.split("/", 1)[1]
+    last = setting.rsplit(".", 1)[-1]
+    return bool(is_credential_env(last) or is_credential_env(setting.replace(".", "_")) or
+                _CREDENTIAL_SETTING.search(setting))
 
 
 def secret_arguments(params):
@@ -567,6 +664,8 @@ class Injector(object):
         self._ca_cache = None
         self._ca_actions = {}
         self._workload_warnings = {}  # warning text -> workloads it concerns (one line per text)
+        # credential values seen in this run (env, agent settings): masked in every text the result shows
+        self.secrets = set()
 
     # ------------------------------------------------------------------ run
     def run(self, state="present", namespaces=None, namespace_selector=None, kinds=KINDS, defaults=None,
@@ -593,6 +692,7 @@ class Injector(object):
         self._check_options(state, namespaces, namespace_selector, kinds, max_concurrent, wait_timeout)
         cfg, _spec, ca_copy = injection_defaults(defaults, cluster)
         role_agents = swagent_objects(swagents)
+        mask_credential_env([cfg, role_agents], self.secrets)
         explicit = bool(namespaces)
         selector = None if explicit else (namespace_selector or DEFAULT_NAMESPACE_SELECTOR)
         # SWCK's contract: the namespace label turns injection on, so taking it away turns it off.  Other
@@ -607,6 +707,7 @@ class Injector(object):
             agents = pool.submit(self._read_swagents, selected) if read_swagents and state == "present" else None
             listing, cluster_wide = self._list_workloads(kinds, selected)
             cluster_agents = agents.result() if agents else []
+            mask_credential_env(cluster_agents, self.secrets)
             self.result.swagents = sorted("%s/%s" % (a["metadata"].get("namespace"), a["metadata"]["name"])
                                           for a in cluster_agents)
             if state == "present":
@@ -622,6 +723,8 @@ class Injector(object):
             for item in items:
                 if not item.needs_write:
                     self._add_status(item, item.outcome.report)
+            if state == "present" and cfg.get("ca_secret") and not (ca_copy and ca_copy["name"] == cfg["ca_secret"]):
+                self._check_ca_secret(cfg["ca_secret"], writes)
             self._report_shared_fields(writes)
             ca_plan = self._ca_plan(ca_copy, items, listing, cluster_wide, kinds) if ca_copy else None
             if ca_plan and ca_plan["before"] is not None:
@@ -631,7 +734,21 @@ class Injector(object):
                 self._apply_ca(ca_copy, self._ca_needed(ca_copy, items, listing, final=True), prune=True)
         self._pool = None
         self.result.warnings.extend(w for w in self.client.warnings if w not in self.result.warnings)
+        self._mask_texts()
         return self.result
+
+    def _mask_texts(self):
+        """Credential values this run saw never reach a warning or a reason (messages quote values)."""
+        if not self.secrets:
+            return
+        self.result.warnings = [mask_text(w, self.secrets) for w in self.result.warnings]
+        for entries in self.result.lists.values():
+            for entry in entries:
+                for key in ("reason", "field"):
+                    if isinstance(entry.get(key), str):
+                        entry[key] = mask_text(entry[key], self.secrets)
+        if self.result.stopped and isinstance(self.result.stopped.get("reason"), str):
+            self.result.stopped["reason"] = mask_text(self.result.stopped["reason"], self.secrets)
 
     def _warn_old_agent_images(self, role_agents, cluster_agents, selected):
         """SWCK's SwAgent CRD fills in an 8.16.0 agent when a SwAgent gives no image: say so, once per SwAgent."""
@@ -799,10 +916,7 @@ class Injector(object):
             if namespace not in agents_cache:
                 agents = [a for a in role_agents if (a["metadata"].get("namespace") or namespace) == namespace]
                 agents += by_ns.get(namespace, [])
-                try:
-                    check_swagents(by_ns.get(namespace, []), named=True)
-                except SpecError as exc:
-                    bad_agents[namespace] = "SwAgent of namespace %s: %s" % (namespace, exc)
+                bad_agents[namespace] = invalid_swagents(by_ns.get(namespace, []))
                 agents_cache[namespace] = agents
             return agents_cache[namespace]
 
@@ -838,11 +952,16 @@ class Injector(object):
                     item = _Item(live, res, remover, "state=absent")
                 else:
                     agents_for(namespace)
-                    if namespace in bad_agents and is_labelled(live):
-                        self.result.add("invalid", _entry(live, reason=bad_agents[namespace]))
+                    bad = [b for b in bad_agents[namespace] if swagent_applies(b["agent"], live)]
+                    if bad and is_labelled(live):
+                        first = bad[0]
+                        self.result.add("invalid", _entry(live, reason=first["reason"], field=first["field"],
+                                                          swagent=first["swagent"]))
+                        self.result.warn("%s: not injected: %s" % (_ref(live), first["reason"]))
                         continue
                     item = _Item(live, res, injector(namespace), scope=SCOPE_SWCK_LABEL if cleanup else None)
                 item.evaluate()
+                mask_credential_env([template_of(live), template_of(item.outcome.obj)], self.secrets)
                 if self._classify(item):
                     items.append(item)
         return items
@@ -874,7 +993,7 @@ class Injector(object):
             self.result.add("not_injectable", _entry(live, reason=why, status=status))
             return False
         if status == inject.ERROR:
-            self.result.add("invalid", _entry(live, reason=report["reason"], field=report["field"],
+            self.result.add("invalid", _entry(live, reason=report["reason"], field=report_field(report),
                                               annotation=report["annotation"]))
             self.result.warn("%s: not injected: %s" % (item.ref, report["reason"]))
             return item.needs_write  # only SWCK's error marker, with mark_errors
@@ -975,7 +1094,7 @@ class Injector(object):
             self._patch(item)
         except ApiError as err:
             if not (err.status == 409 or patch.may_be_failed_test(err)) or item.retried:
-                item.error = _refusal(err)
+                item.error = _refusal(err, self.secrets)
                 return
             # the template (or the object) changed since it was listed: read it again and recompute, once
             item.retried = True
@@ -990,17 +1109,19 @@ class Injector(object):
                 return
             if fresh["metadata"].get("generation") == item.live["metadata"].get("generation") and \
                     _annotations(fresh) == _annotations(item.live):
-                item.error = _refusal(err)  # not a failed precondition: a real refusal
+                item.error = _refusal(err, self.secrets)  # not a failed precondition: a real refusal
                 return
             item.live = fresh
             item.evaluate()
+            mask_credential_env([template_of(fresh), template_of(item.outcome.obj)], self.secrets)
             if item.outcome.report["status"] == inject.ERROR:
                 report = item.outcome.report
-                item.error = {"reason": report["reason"], "field": report["field"], "annotation": report["annotation"]}
+                item.error = {"reason": report["reason"], "field": report_field(report),
+                              "annotation": report["annotation"]}
             elif item.needs_write:
                 self._write(item)
         except SwckError as err:
-            item.error = _refusal(err) if isinstance(err, ApiError) else {"reason": err.msg}
+            item.error = _refusal(err, self.secrets) if isinstance(err, ApiError) else {"reason": err.msg}
 
     def _patch(self, item):
         """One JSON Patch: ``test`` the spec is what the change was computed from, then replace the template
@@ -1067,6 +1188,40 @@ class Injector(object):
         return (item.ref, before, after)
 
     # ------------------------------------------------------------ CA copies
+    def _check_ca_secret(self, name, writes):
+        """``defaults.ca_secret`` must exist in every namespace where this run writes a template that mounts it (its
+        pods could not start without it): raises ``SwckError`` before the first write, naming the namespaces.
+
+        One LIST of Secrets by name across the cluster; credentials that may not list Secrets there GET it in each
+        of those namespaces instead.  A namespace where neither is allowed (403) gets a warning."""
+        namespaces = ca_mount_namespaces(writes, name)
+        if not namespaces:
+            return
+        res = self.client.resource("v1", "Secret")
+        found, unknown = set(), set()
+        try:
+            found = set(s["metadata"].get("namespace") for s in self.client.list(res, field_selector="metadata.name=" + name))
+        except ApiError as err:
+            if err.status != 403:
+                raise
+            for namespace in namespaces:
+                try:
+                    if self.client.read(res, namespace, name) is not None:
+                        found.add(namespace)
+                except ApiError as inner:
+                    if inner.status != 403:
+                        raise
+                    unknown.add(namespace)
+        if unknown:
+            self.result.warn("defaults.ca_secret: cannot read Secret %s in namespace(s) %s (403 Forbidden): not checked "
+                             "that it exists there" % (name, ", ".join(sorted(unknown))))
+        missing = sorted(set(namespaces) - found - unknown)
+        if missing:
+            raise SwckError("defaults.ca_secret: Secret %s does not exist in namespace(s) %s, where the injected workloads "
+                            "would mount it (their pods could not start): create it there first (key defaults.ca_secret_"
+                            "key), or give cluster with oap.tls.grpc, which copies OAP's CA itself; nothing was written"
+                            % (name, ", ".join(missing)), field="defaults.ca_secret", namespaces=missing)
+
     @staticmethod
     def _ca_needed(ca_copy, items, listing, final):
         """Namespaces whose workloads mount the CA copy (live, or after this run's writes when ``final``)."""
@@ -1145,6 +1300,18 @@ class Injector(object):
         return value
 
 
+def ca_mount_namespaces(items, name):
+    """The namespaces (sorted) where one of ``items`` (about to be written) injects a template that mounts the Secret
+    ``name``."""
+    out = set()
+    for item in items:
+        report = item.outcome.report
+        if report["status"] in (inject.INJECTED, inject.UPDATED) and item.template_changed and \
+                references_secret(item.outcome.obj, name):
+            out.add(item.live["metadata"].get("namespace"))
+    return sorted(out)
+
+
 def _put(target, path, value):
     node = target
     for key in path[:-1]:
@@ -1155,15 +1322,74 @@ def _put(target, path, value):
         target.update(value)
 
 
-def _refusal(err):
+REFUSAL_LIMIT = 400  # characters of the API server's words kept in a refusal's reason
+
+
+def _refusal(err, secrets=()):
     """An ``invalid`` entry's fields for a write the API server refused: its reason, the first field it names,
-    and the HTTP status."""
+    and the HTTP status.
+
+    Only the server's causes (``field: message``) or its short message are kept: a 422 often embeds the whole
+    object as JSON, env values included, so embedded objects are cut out, credential values (``secrets``, and
+    ``NAME=value`` pairs whose name says credential) are masked and the text is truncated.
+    """
     causes = [c for c in err.causes if isinstance(c, dict)]
     named = [c["field"] for c in causes if c.get("field")]
-    text = err.api_message or err.msg
+    text = refusal_text(err, secrets)
     return {"reason": "the API server refused the change (%s%s): %s" % (
         err.status, " " + err.reason if err.reason else "", text), "field": named[0] if named else None,
         "status": err.status}
+
+
+def refusal_text(err, secrets=(), limit=REFUSAL_LIMIT):
+    """The API server's words about a refused request, safe to show (see ``_refusal``)."""
+    parts = []
+    for cause in err.causes:
+        if not isinstance(cause, dict):
+            continue
+        message = strip_embedded_objects(str(cause.get("message") or cause.get("reason") or "")).strip()
+        field = cause.get("field")
+        part = "%s: %s" % (field, message) if field and message else (field or message)
+        if part and part not in parts:
+            parts.append(part)
+    text = "; ".join(parts) if parts else strip_embedded_objects(str(err.api_message or err.reason or err.msg))
+    text = mask_text(" ".join(text.split()), secrets)
+    if len(text) > limit:
+        text = text[:limit - 3].rstrip() + "..."
+    return text
+
+
+def strip_embedded_objects(text):
+    """``text`` with everything from its first ``{`` to its last ``}`` replaced by ``{...}`` (and an unclosed ``{``
+    cut to the end): the API server's messages embed whole objects as JSON or Go values, env values included, and
+    string values in them may hold unbalanced braces."""
+    first = text.find("{")
+    if first < 0:
+        return text
+    last = text.rfind("}")
+    if last < first:
+        return text[:first] + "{...}"
+    rest = text[last + 1:]
+    if "{" in rest:
+        rest = rest[:rest.index("{")] + "{...}"
+    return text[:first] + "{...}" + rest
+
+
+# NAME=value in a message (an env var as Go or the shell shows it)
+_CREDENTIAL_PAIR = re.compile(r"([A-Za-z_][A-Za-z0-9_.-]*)(=)(\"[^\"]*\"|[^\s,;\"]+)")
+
+
+def mask_text(text, secrets=()):
+    """``text`` with each of ``secrets`` (values of at least 3 characters) and the value of each ``NAME=value`` whose
+    name says credential (``spec.is_credential_env``) masked."""
+    from ansible_collections.skywalking.swck.plugins.module_utils.ops.cluster_module import MASK
+    from ansible_collections.skywalking.swck.plugins.module_utils.skywalking.spec import is_credential_env
+
+    for value in sorted((v for v in secrets or () if isinstance(v, str) and len(v) >= 3), key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return _CREDENTIAL_PAIR.sub(
+        lambda m: m.group(1) + m.group(2) + MASK if is_credential_env(m.group(1)) and m.group(3).strip('"') not in
+        ("", MASK) else m.group(0), text)
 
 
 def _annotations(obj):

@@ -348,3 +348,146 @@ def test_the_error_marker_goes_with_a_later_success_even_without_mark_errors():
     removed = injection._Item(item.outcome.obj, None, inject.remove_object)
     removed.evaluate()
     assert removed.outcome.report["status"] == inject.REMOVED
+
+
+# ------------------------------------------------------------------ refusals: no object, no credential
+def refused(message, causes=None, status=422):
+    from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import ApiError
+
+    body = {"details": {"causes": causes}} if causes is not None else {}
+    return ApiError(status, "Invalid", message, "PATCH", "/apis/apps/v1/namespaces/s/deployments/web", body)
+
+
+# what a v1.37 API server answers to a JSON patch whose result does not decode (shortened): the whole object, env
+# values included, quoted in the message and in its cause
+_EMBEDDED = ('{\\"apiVersion\\":\\"apps/v1\\",\\"kind\\":\\"Deployment\\",\\"spec\\":{\\"template\\":{\\"spec\\":'
+             '{\\"containers\\":[{\\"name\\":\\"app\\",\\"env\\":[{\\"name\\":\\"SW_AGENT_AUTHENTICATION\\",\\"value\\":'
+             '\\"LEAKME4242\\"},{\\"name\\":\\"DB_PASSWORD\\",\\"value\\":\\"Db{Pass}}777\\"}]}]}}}}')
+_DECODE = "json: cannot unmarshal string into Go struct field SecurityContext.spec.template.spec.initContainers." \
+          "securityContext.runAsUser of type int64"
+
+
+def test_a_refusal_keeps_the_causes_without_the_object_it_quotes():
+    err = refused(' "" is invalid: patch: Invalid value: "%s": %s' % (_EMBEDDED, _DECODE),
+                  [{"reason": "FieldValueInvalid", "message": 'Invalid value: "%s": %s' % (_EMBEDDED, _DECODE),
+                    "field": "patch"}])
+    entry = injection._refusal(err)
+    assert entry == {"reason": 'the API server refused the change (422 Invalid): patch: Invalid value: "{...}": '
+                               + _DECODE, "field": "patch", "status": 422}
+    assert "LEAKME" not in entry["reason"] and "Pass" not in entry["reason"]
+
+
+def test_a_refusal_without_causes_keeps_the_short_message_and_masks_credentials():
+    err = refused("Deployment.apps \"web\" is invalid: env SW_AGENT_AUTHENTICATION=LEAKME4242 and DB_PASSWORD=\"x y\", "
+                  "own value HUSH1234 %s" % ("x" * 1000))
+    text = injection.refusal_text(err, secrets={"HUSH1234", "ab"})
+    assert "LEAKME4242" not in text and "x y" not in text and "HUSH1234" not in text
+    assert "SW_AGENT_AUTHENTICATION=VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in text
+    assert len(text) == injection.REFUSAL_LIMIT and text.endswith("...")
+    # an object that is not closed is cut to the end; a short secret is not masked all over the text
+    assert injection.strip_embedded_objects('bad: {"env": [{"value": "LEAK') == "bad: {...}"
+    assert injection.strip_embedded_objects("a } b { c") == "a } b {...}"
+    assert injection.mask_text("ab ab", {"ab"}) == "ab ab"
+
+
+def test_credential_annotations_are_masked_with_their_values():
+    tpl = {"metadata": {"annotations": {
+        inject.AGENT_PREFIX + "agent.authentication": "Tok3nValue",
+        inject.PLUGINS_PREFIX + "plugin.kafka.producer_config[sasl.jaas.config]": "JaasConf1g",
+        inject.AGENT_PREFIX + "agent.service_name": "orders"}},
+        "spec": {"containers": [{"name": "app", "env": [
+            {"name": "JAVA_TOOL_OPTIONS", "value": "-javaagent:/sky/agent/skywalking-agent.jar=agent.authentication="
+                                                   "Tok3nValue"}]}]}}
+    shown, found = injection.mask_credential_env(tpl)
+    assert found == {"Tok3nValue", "JaasConf1g"}
+    assert shown["metadata"]["annotations"][inject.AGENT_PREFIX + "agent.service_name"] == "orders"
+    assert "Tok3nValue" not in str(shown["metadata"]) and "JaasConf1g" not in str(shown)
+    assert tpl["metadata"]["annotations"][inject.AGENT_PREFIX + "agent.authentication"] == "Tok3nValue", "a copy"
+
+
+@pytest.mark.parametrize("key,expected", [
+    (inject.AGENT_PREFIX + "agent.authentication", True),
+    (inject.PLUGINS_PREFIX + "plugin.kafka.producer_config[sasl.jaas.config]", True),
+    (inject.PLUGINS_PREFIX + "plugin.mongodb.password", True),
+    (inject.AGENT_PREFIX + "plugin.elasticsearch.token", True),
+    (inject.AGENT_PREFIX + "agent.service_name", False),
+    (inject.AGENT_PREFIX + "collector.backend_service", False),
+    ("example.com/password", False),
+])
+def test_is_credential_annotation(key, expected):
+    assert injection.is_credential_annotation(key) is expected
+
+
+# ------------------------------------------------------------------ fields of invalid workloads
+def swagent(name, spec, namespace="shop"):
+    return {"apiVersion": inject.SWAGENT_API_VERSION, "kind": "SwAgent",
+            "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+
+
+def test_an_invalid_cluster_swagent_names_itself_and_its_field_for_the_workloads_it_applies_to():
+    bad = swagent("bad", {"javaSidecar": {"env": {"A": "b"}}})
+    elsewhere = swagent("elsewhere", {"selector": {"app": "other"}, "javaSidecar": {"env": {"A": "b"}}})
+    good = swagent("good", {"javaSidecar": {"image": "registry.test/agent:1"}})
+    found = injection.invalid_swagents([bad, elsewhere, good])
+    assert [(f["swagent"], f["field"]) for f in found] == [("shop/bad", "spec.javaSidecar.env"),
+                                                           ("shop/elsewhere", "spec.javaSidecar.env")]
+    assert found[0]["reason"].startswith("SwAgent shop/bad: spec.javaSidecar.env: ")
+    assert injection.swagent_applies(bad, deployment()) and not injection.swagent_applies(elsewhere, deployment())
+    assert injection.swagent_applies(swagent("odd", {"selector": ["app"]}), deployment()), "unreadable: applies"
+
+
+@pytest.mark.parametrize("report,expected", [
+    ({"field": "spec.template.metadata.annotations", "reason": "x: y"}, "spec.template.metadata.annotations"),
+    ({"field": None, "reason": "SwAgent shop/a: spec.javaSidecar.env: must be a list"}, "spec.javaSidecar.env"),
+    ({"field": None, "reason": "defaults.env[0]: both value and valueFrom"}, "defaults.env[0]"),
+    ({"field": None, "reason": "no field here"}, "no field here"),
+])
+def test_report_field_falls_back_to_the_reason(report, expected):
+    assert injection.report_field(report) == expected
+
+
+# ------------------------------------------------------------------ cluster and ca_secret
+@pytest.mark.parametrize("cluster,field", [
+    ({}, "cluster.name"),
+    ({"namespace": "obs"}, "cluster.name"),
+    ({"name": "sky"}, "cluster.namespace"),
+    ({"name": "sky", "namespace": ""}, "cluster.namespace"),
+    ({"name": "sky", "namespace": "obs", "oap": {"replicas": "x"}}, "cluster.oap.replicas"),
+    ("sky", "cluster"),
+])
+def test_a_cluster_without_name_or_namespace_is_refused_naming_cluster_fields(cluster, field):
+    with pytest.raises(SpecError) as info:
+        injection.injection_defaults(None, cluster)
+    assert info.value.field == field, info.value.msg
+    if field in ("cluster.name", "cluster.namespace"):
+        assert "cluster: needs name and namespace" in info.value.msg
+
+
+def test_ca_mount_namespaces_are_those_where_a_write_mounts_the_secret():
+    def item(namespace, defaults):
+        obj = deployment()
+        obj["metadata"]["namespace"] = namespace
+        it = injection._Item(obj, None, lambda o: inject.inject_object(o, defaults))
+        it.evaluate()
+        return it
+
+    with_ca = {"backend_service": "oap:11800", "ca_secret": "oap-ca"}
+    items = [item("b", with_ca), item("a", with_ca), item("c", {"backend_service": "oap:11800"})]
+    assert injection.ca_mount_namespaces(items, "oap-ca") == ["a", "b"]
+    assert injection.ca_mount_namespaces(items, "other") == []
+
+
+# ------------------------------------------------------------------ the module converts nothing the pure layer checks
+def test_inject_module_passes_defaults_and_swagents_through_unconverted():
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+    module = load_module("inject")
+    assert all(option["type"] == "raw" for option in module.DEFAULTS_SPEC.values())
+    given = {"defaults": {"image": ["a"], "command": "sh -c", "env": [{"name": "A", "value": 1}]},
+             "swagents": ["name=x"]}
+    result = ArgumentSpecValidator(module.argument_spec()).validate(given)
+    assert result.error_messages == []
+    params = result.validated_parameters
+    assert params["defaults"]["image"] == ["a"] and params["defaults"]["command"] == "sh -c"
+    assert params["defaults"]["env"] == [{"name": "A", "value": 1}] and params["swagents"] == ["name=x"]
+    assert params["defaults"]["mount_path"] == "/sky/agent", "documented defaults still filled in"
