@@ -33,8 +33,11 @@ Where this differs from SWCK (deliberately; docs/injection.md has the user-facin
 
 * ``JAVA_TOOL_OPTIONS`` already set by a container is merged, never duplicated or clobbered: the
   agent is appended to the container's own value (``<own options> -javaagent:...``); a value that
-  already loads ``skywalking-agent.jar`` is kept as it is (warning); a value from ``valueFrom`` cannot
-  be merged and is an error for the workload;
+  already loads ``skywalking-agent.jar`` is kept as it is (warning), and so is a container that loads it in another
+  JVM options variable, its command or its args; a container that loads a *different* Java agent
+  (``-javaagent:`` of another jar) gets the SkyWalking agent next to it, with a warning naming the jar (two
+  tracing agents in one JVM can conflict); a value from ``valueFrom`` cannot be merged and is an error for the
+  workload;
 * agent options are joined in sorted key order (SWCK: Go's random map order), ``agent.*`` first,
   then ``plugins.*``;
 * an invalid container regex, or one matching no container, is an error for the workload (SWCK falls
@@ -79,7 +82,7 @@ from ansible_collections.skywalking.swck.plugins.module_utils.k8s import quantit
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import SpecError
 from ansible_collections.skywalking.swck.plugins.module_utils.skywalking import names
 from ansible_collections.skywalking.swck.plugins.module_utils.skywalking.agent_keys import AGENT_CONFIG_KEYS, AGENT_VERSION
-from ansible_collections.skywalking.swck.plugins.module_utils.skywalking.spec import ENV_VAR_LIMIT
+from ansible_collections.skywalking.swck.plugins.module_utils.skywalking.spec import ENV_VAR_LIMIT, is_credential_env
 
 # --- SWCK's names (operator/pkg/operator/injector/injector.go, annotations.yaml) -------------------
 INJECTION_LABEL = "swck-java-agent-injected"
@@ -311,7 +314,7 @@ def inject_object(obj, defaults=None, swagents=(), mark_errors=False):
                 return _finish(obj, result, report, SKIPPED,
                                "already injected by another injector (%s without %s)"
                                % (SUCCEED_ANNOTATION, RECORD_ANNOTATION))
-            fresh = _inject_template(tpl, cfg, agents, _namespace(obj), report, given)
+            fresh = _inject_template(tpl, cfg, agents, _namespace(obj), report, given, prefix)
             _replace(result, path, fresh)
             return _finish(obj, result, report, INJECTED, None, mark_errors)
         record = _parse_record(raw_record)
@@ -321,7 +324,7 @@ def inject_object(obj, defaults=None, swagents=(), mark_errors=False):
             report["containers"] = []
             return _finish(obj, result, report, REMOVED,
                            "pod template is no longer labelled %s: \"true\"" % INJECTION_LABEL, mark_errors)
-        fresh = _inject_template(base, cfg, agents, _namespace(obj), report, given)
+        fresh = _inject_template(base, cfg, agents, _namespace(obj), report, given, prefix)
         if _holds(tpl, fresh):
             return _finish(obj, copy.deepcopy(obj), report, ALREADY_INJECTED,
                            "the pod template already holds this injection", mark_errors)
@@ -610,7 +613,7 @@ def validate_backend_services(value, field="collector.backend_service", annotati
     """Check a collector address list (``host[:port][,host[:port]...]``); returns warnings (list of str).
 
     Hosts are DNS names, IPv4 addresses or bracketed IPv6 literals (``[::1]:11800``); ports 1-65535.
-    Empty items are ignored (as SWCK does) but at least one address is required.  Raises
+    An empty item (``host:11800,``) is refused, and so is a control character.  Raises
     ``InjectionError(field, problem, annotation)``.  Warnings: an address without a port, and an IPv6
     literal (the Java agent 9.7.0 splits each address at ':' -- ``GRPCChannelManager`` -- so it cannot
     use one; give a DNS name).
@@ -619,13 +622,17 @@ def validate_backend_services(value, field="collector.backend_service", annotati
         raise InjectionError(field, "must be a string of host[:port] addresses", annotation)
     if any(ch.isspace() and ch != " " for ch in value):
         raise InjectionError(field, "%r contains a line break or another whitespace character" % (value,), annotation)
+    problem = control_problem(value)
+    if problem:
+        raise InjectionError(field, problem, annotation)
     warnings = []
     items = [item.strip() for item in value.split(",")]
     if not any(items):
         raise InjectionError(field, "no collector address given (expected host:port[,host:port...])", annotation)
-    for item in items:
+    for index, item in enumerate(items):
         if not item:
-            continue
+            raise InjectionError(field, "%r: address %d of %d is empty (a stray ','?)" % (value, index + 1, len(items)),
+                                 annotation)
         host, port = _split_host_port(item, field, annotation)
         if host.startswith("["):
             try:
@@ -736,9 +743,10 @@ class _Settings(object):
 
     _RANK = {"builtin": 0, "defaults": 1, "swagent": 2, "annotation": 3}
 
-    def __init__(self):
+    def __init__(self, prefix=""):
         self.values = {}
         self.sources = {}
+        self.prefix = prefix  # the path of the pod template in the object, for the fields warnings name
 
     def set(self, key, value, source):
         self.values[key] = value
@@ -786,10 +794,11 @@ def _raise_from(source, problem, conflict=None):
     raise InjectionError("defaults.%s" % where, problem)
 
 
-def _inject_template(tpl, cfg, agents, namespace, report, given=frozenset()):
+def _inject_template(tpl, cfg, agents, namespace, report, given=frozenset(), prefix=""):
     """A new pod template with the agent injected into ``tpl`` (which carries no injection).
 
-    ``given``: the keys of ``cfg`` the caller set (the others are built-in defaults, see ``_Settings``).
+    ``given``: the keys of ``cfg`` the caller set (the others are built-in defaults, see ``_Settings``);
+    ``prefix``: the template's path in the object (``spec.template``), for the fields warnings name.
     """
     tpl = copy.deepcopy(tpl)
     meta = tpl.get("metadata") if isinstance(tpl.get("metadata"), dict) else {}
@@ -803,7 +812,7 @@ def _inject_template(tpl, cfg, agents, namespace, report, given=frozenset()):
         raise InjectionError("spec.containers", "the pod template has no containers")
     _check_template_shape(annotations, spec, containers)
     warnings = report["warnings"]
-    settings = _Settings()
+    settings = _Settings(prefix)
     for key, value in cfg.items():
         settings.set(key, copy.deepcopy(value), ("defaults" if key in given else "builtin", key))
     for part in cfg["resources"] if isinstance(cfg["resources"], dict) else ():
@@ -922,6 +931,7 @@ def _overlay_annotations(settings, annotations, warnings):
                 continue  # as SWCK: empty keeps the lower layer's value
             if not isinstance(value, str):
                 raise InjectionError(_annotation_field(key), "must be a string", key)
+            _check_annotation_text(key, value)
             if target in ("limits", "requests"):
                 try:
                     parsed = json.loads(value)
@@ -937,6 +947,7 @@ def _overlay_annotations(settings, annotations, warnings):
             else:
                 settings.set(target, value, ("annotation", key))
         elif key == CONTAINER_ANNOTATION:
+            _check_annotation_text(key, value)
             settings.set("container_matcher", value, ("annotation", key))
         elif _unknown_skywalking_annotation(key):
             known = sorted(KNOWN_ANNOTATIONS) + [AGENT_PREFIX, PLUGINS_PREFIX]
@@ -946,7 +957,47 @@ def _overlay_annotations(settings, annotations, warnings):
             original = lowered[annotation]
             value = annotations[original]
             if value:
+                _check_annotation_text(original, value)
                 settings.set(key, value, ("annotation", original))
+
+
+def credential_annotation_keys(annotations):
+    """The ``agent.skywalking.apache.org/*`` and ``plugins.skywalking.apache.org/*`` keys of ``annotations`` (a pod
+    template's annotations; anything else gives ``[]``) whose setting looks like a credential (``agent.authentication``,
+    ``*password*``, ``*token*``, ``*secret*``, ``*jaas*``, ...: the rule of the cluster spec's credential env names),
+    sorted.  Their values are in plain text in the pod spec, and in the ``-javaagent`` option the injection writes:
+    mask them (``mask_credential_options``) wherever a template is shown."""
+    if not isinstance(annotations, Mapping):
+        return []
+    found = []
+    for key in annotations:
+        if isinstance(key, str) and key.startswith((AGENT_PREFIX, PLUGINS_PREFIX)):
+            option = key.split("/", 1)[1]
+            if is_credential_env(option) or "jaas" in option.lower():
+                found.append(key)
+    return sorted(found)
+
+
+def mask_credential_options(text, annotations, mask="********"):
+    """``text`` (e.g. the injected ``JAVA_TOOL_OPTIONS`` value) with the value of every credential setting of
+    ``annotations`` (see ``credential_annotation_keys``) replaced by ``mask`` where it appears as ``<key>=<value>``."""
+    if not isinstance(text, str):
+        return text
+    for key in credential_annotation_keys(annotations):
+        value = annotations[key]
+        if isinstance(value, str) and value:
+            option = key.split("/", 1)[1]
+            text = text.replace("%s=%s" % (option, value), "%s=%s" % (option, mask))
+    return text
+
+
+def _check_annotation_text(key, value):
+    """Refuse a control character in an annotation's value (it would reach JAVA_TOOL_OPTIONS, the init container's
+    command, or a terminal showing the pod), naming the annotation."""
+    if isinstance(value, str):
+        problem = control_problem(value)
+        if problem:
+            raise InjectionError(_annotation_field(key), problem, key)
 
 
 def _unknown_skywalking_annotation(key):
@@ -1040,7 +1091,7 @@ def _plan(settings, annotations, warnings):
         token = "-javaagent:%s/%s" % (mount, AGENT_JAR)
     elif not isinstance(token, str) or not token.strip():
         settings.fail("env_value", "must be a non-empty string")
-    options = _agent_options(annotations, warnings)
+    options = _agent_options(annotations, warnings, settings.prefix)
     if options:
         token = "%s%s%s" % (token, "," if ".jar=" in token else "=", options)
 
@@ -1059,13 +1110,17 @@ def _plan(settings, annotations, warnings):
             "extra_env": extra_env}
 
 
-def _agent_options(annotations, warnings):
-    """``k=v,...`` from the agent.* and plugins.* annotations: agent keys sorted, then plugin keys sorted."""
+def _agent_options(annotations, warnings, prefix=""):
+    """``k=v,...`` from the agent.* and plugins.* annotations: agent keys sorted, then plugin keys sorted.
+
+    ``prefix``: the path of the pod template in the object (``spec.template``), for the fields warnings name.
+    """
     seen = {}
     parts = []
-    for prefix in (AGENT_PREFIX, PLUGINS_PREFIX):
-        for key in sorted(k for k in annotations if k.startswith(prefix)):
-            option = key[len(prefix):]
+    credentials = credential_annotation_keys(annotations)
+    for family in (AGENT_PREFIX, PLUGINS_PREFIX):
+        for key in sorted(k for k in annotations if k.startswith(family)):
+            option = key[len(family):]
             value = annotations[key]
             field = _annotation_field(key)
             if not option:
@@ -1075,10 +1130,12 @@ def _agent_options(annotations, warnings):
             seen[option] = key
             if not isinstance(value, str):
                 raise InjectionError(field, "must be a string", key)
+            _check_annotation_text(key, value)
             if option == "agent.service_name" and not value.strip():
                 raise InjectionError(field, "the service name must not be empty", key)
             if option == "collector.backend_service":
-                warnings.extend(validate_backend_services(value, field, key))
+                validate_backend_services(value, field, key)  # errors: the caller adds the template's path
+                warnings.extend(validate_backend_services(value, _in_template(prefix, field), key))
             size = len(value.encode("utf-8"))
             if size >= ENV_VAR_LIMIT:
                 raise InjectionError(field, "is %d bytes; the agent options go into one environment variable, which "
@@ -1089,6 +1146,10 @@ def _agent_options(annotations, warnings):
             if ("," in value or "=" in value) and not ("'" in value or '"' in value):
                 warnings.append("%s: the value contains ',' or '=', which the agent's option parser reads as "
                                 "separators unless quoted; prefer the setting's SW_* environment variable" % key)
+            if value and key in credentials:
+                warnings.append("%s: credentials in annotations are stored in plain text in the pod spec; give %s from "
+                                "a Secret (valueFrom)" % (key, "SW_AGENT_AUTHENTICATION" if option == "agent.authentication"
+                                                          else "the setting's SW_* environment variable"))
             if option not in AGENT_CONFIG_KEYS:
                 close = closest_agent_key(option)
                 warnings.append("%s: %s is not a configuration key of the Java agent %s%s" % (
@@ -1240,6 +1301,9 @@ def _inject_container(container, plan, warnings, field):
         if isinstance(item, dict) and item.get("name") == env_name:
             current = item  # the last one wins in Kubernetes, so merge into the last
     elsewhere = _agent_loaded_elsewhere(container, env_name)
+    kept = elsewhere or (current is not None and _loads_skywalking_agent(current.get("value")))
+    if not kept:  # the SkyWalking agent goes in next to another agent: say which
+        warnings.extend(_other_agent_warnings(container, env_name))
     if current is not None and isinstance(current.get("value"), str) and _loads_skywalking_agent(current["value"]):
         rec["mode"] = "kept"
         warnings.append("container %s: %s already loads %s; kept as it is, %s" % (name, env_name, AGENT_JAR, _NOT_APPLIED))
@@ -1286,25 +1350,72 @@ def _check_env_size(name, value, field):
                              % (name, size, ENV_VAR_LIMIT))
 
 
+# -javaagent:<jar>[=options]: the jar ends at '=' (its options), whitespace, a quote or a shell separator
+_JAVAAGENT = re.compile(r"-javaagent:([^\s=\"';&|]+)")
+_SKYWALKING_JAR = re.compile(r"skywalking-agent([-_.][-_.A-Za-z0-9]*)?\.jar")
+# jar names (or paths) of tracing / APM agents: two of them in one JVM can conflict (both instrument the same classes)
+_TRACING_AGENTS = re.compile(r"opentelemetry|(?<![a-z])otel|dd-java-agent|datadog|elastic-apm|newrelic|pinpoint|"
+                             r"glowroot|appdynamics|instana|dynatrace|oneagent|splunk-otel|signalfx|kieker|scouter|"
+                             r"stagemonitor|inspectit|lightstep", re.IGNORECASE)
+
+
+def java_agents(text):
+    """The jars that ``-javaagent:`` options in ``text`` (a JVM options value, a command word, a shell line) load."""
+    return [found.group(1) for found in _JAVAAGENT.finditer(text)] if isinstance(text, str) else []
+
+
+def is_skywalking_jar(jar):
+    """Whether a ``-javaagent`` jar path is SkyWalking's agent (``.../skywalking-agent.jar``, or a renamed copy such
+    as ``skywalking-agent-9.7.0.jar``)."""
+    return _SKYWALKING_JAR.fullmatch(jar.rsplit("/", 1)[-1]) is not None
+
+
 def _loads_skywalking_agent(value):
-    return any(part.startswith("-javaagent:") and AGENT_JAR in part for part in value.split())
+    return any(is_skywalking_jar(jar) for jar in java_agents(value))
+
+
+def _agent_sources(container, env_name):
+    """``[(where, text)]``: the places of a container where a JVM reads ``-javaagent`` options: the JVM options
+    variables (the last entry of a name counts, as in Kubernetes; ``env_name`` first), the command and the args."""
+    last = {}
+    for item in container.get("env") or []:
+        if isinstance(item, dict) and item.get("name") in _JVM_OPTION_VARS + (env_name,):
+            last[item["name"]] = item.get("value")
+    order = [env_name] + [var for var in _JVM_OPTION_VARS if var != env_name]
+    sources = [(var, last[var]) for var in order if isinstance(last.get(var), str)]
+    for key in ("command", "args"):
+        words = container.get(key)
+        if isinstance(words, list):
+            sources.extend(("its %s" % key, word) for word in words if isinstance(word, str))
+    return sources
 
 
 def _agent_loaded_elsewhere(container, env_name):
     """Where, other than ``env_name``, the container loads skywalking-agent.jar already (a phrase), or None:
     another JVM options variable (the last entry of a name counts, as in Kubernetes), its command or args."""
-    last = {}
-    for item in container.get("env") or []:
-        if isinstance(item, dict) and item.get("name") in _JVM_OPTION_VARS and item.get("name") != env_name:
-            last[item["name"]] = item.get("value")
-    for var in _JVM_OPTION_VARS:
-        if isinstance(last.get(var), str) and _loads_skywalking_agent(last[var]):
-            return var
-    for key in ("command", "args"):
-        words = container.get(key)
-        if isinstance(words, list) and any(isinstance(w, str) and _loads_skywalking_agent(w) for w in words):
-            return "its %s" % key
+    for where, text in _agent_sources(container, env_name):
+        if where != env_name and _loads_skywalking_agent(text):
+            return where
     return None
+
+
+def _other_agent_warnings(container, env_name):
+    """Warnings for Java agents other than SkyWalking's that the container loads already (each jar once)."""
+    warnings, seen = [], set()
+    for where, text in _agent_sources(container, env_name):
+        for jar in java_agents(text):
+            if is_skywalking_jar(jar) or jar in seen:
+                continue
+            seen.add(jar)
+            name = jar.rsplit("/", 1)[-1]
+            if _TRACING_AGENTS.search(jar):
+                note = ("two tracing agents in one JVM can conflict (both instrument the same classes: duplicate or "
+                        "broken traces); keep one of them")
+            else:
+                note = "the SkyWalking agent is added next to it"
+            warnings.append("container %s: another Java agent is loaded too, %s (in %s: %s); %s"
+                            % (container.get("name"), name, where, jar, note))
+    return warnings
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1589,6 +1700,7 @@ def compile_re2(pattern):
     """A ``Re2Pattern`` for ``pattern``; raises ``ValueError`` naming the problem (invalid, not RE2, too costly)."""
     if not isinstance(pattern, str):
         raise ValueError("must be a regular expression (a string)")
+    _check_re2_escapes(pattern)
     try:
         parsed = _sre_parse.parse(pattern)
         re.compile(pattern)
@@ -1603,6 +1715,51 @@ def compile_re2(pattern):
     _emit(program, list(parsed), flags)
     program.append((_MATCH,))
     return Re2Pattern(pattern, program)
+
+
+# RE2 syntax that Python's parser lacks or reads otherwise: refused with what to write instead
+_RE2_ONLY_ESCAPES = {
+    "p": ("\\p{...}, a Unicode character class (\\p{L}, \\pL, \\p{Han}, ...)",
+          "write the characters as a set, e.g. [a-z0-9]"),
+    "P": ("\\P{...}, a negated Unicode character class", "write the characters as a set, e.g. [^a-z0-9]"),
+    "Q": ("\\Q...\\E, RE2's literal text", "escape each special character with \\ instead"),
+    "E": ("\\E, the end of RE2's literal text", "escape each special character with \\ instead"),
+    "C": ("\\C, RE2's single byte", "use . instead"),
+    "z": ("\\z, RE2's end of text", "use $ instead (it matches at the end of the text only)"),
+}
+
+
+def _check_re2_escapes(pattern):
+    """Refuse the RE2 escapes and POSIX classes (``[[:alpha:]]``) this matcher does not support, saying so (Python's
+    parser would say "bad escape", or read ``[[:alpha:]]`` as a set of the characters ``[:alph``)."""
+    index = 0
+    depth = 0  # inside a character set
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern):
+            escape = pattern[index + 1]
+            if escape in _RE2_ONLY_ESCAPES:
+                raise ValueError("%r uses %s: this collection's RE2 matcher does not support it; %s"
+                                 % ((pattern,) + _RE2_ONLY_ESCAPES[escape]))
+            index += 2
+            continue
+        if char == "[" and pattern.startswith("[:", index) and depth:
+            end = pattern.find(":]", index + 2)
+            if end > 0:
+                raise ValueError("%r uses the POSIX class %s: this collection's RE2 matcher does not support POSIX "
+                                 "classes; write the characters instead, e.g. [a-z0-9]"
+                                 % (pattern, pattern[index:end + 2]))
+        if char == "[" and not depth:
+            depth = 1
+            index += 1
+            if pattern.startswith("^", index):
+                index += 1
+            if pattern.startswith("]", index):  # a leading ']' is a member of the set
+                index += 1
+            continue
+        if char == "]" and depth:
+            depth = 0
+        index += 1
 
 
 def re2_problem(pattern):
@@ -2302,6 +2459,11 @@ def _did_you_mean(word, candidates):
 
 def _annotation_field(key):
     return 'metadata.annotations["%s"]' % key
+
+
+def _in_template(prefix, field):
+    """``field`` (a path in the pod template) as a path in the object: ``spec.template.<field>``."""
+    return "%s.%s" % (prefix, field) if prefix else field
 
 
 def _path_text(path):

@@ -448,7 +448,9 @@ def test_invalid_swagent_arguments_raise(swagents, field):
     ("oap:11800", True, 0),
     ("oap.skywalking.svc.cluster.local:11800", True, 0),
     ("10.0.0.1:11800,10.0.0.2:11800", True, 0),
-    (" oap:11800 , ,sat:11800", True, 0),
+    (" oap:11800 ,sat:11800 ", True, 0),
+    (" oap:11800 , ,sat:11800", False, 0),  # an empty address (a stray ',') is refused
+    ("oap:11800,", False, 0),
     ("oap", True, 1),
     ("[::1]:11800", True, 1),
     ("[2001:db8::1]", True, 2),

@@ -189,3 +189,164 @@ def test_swagent_env_gets_the_same_checks():
                                      "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]}}
     report = error_of(deployment(), swagents=[swagent(spec)])
     assert report["field"] == "SwAgent apps/java: spec.javaSidecar.env[0]" and "both" in report["reason"]
+
+
+# --- 2. a container that loads a Java agent already -------------------------------------------------------------
+
+def app(**fields):
+    item = {"name": "app", "image": "app:1"}
+    item.update(fields)
+    return item
+
+
+def env_of(obj):
+    return dict((e["name"], e.get("value")) for e in obj["spec"]["template"]["spec"]["containers"][0].get("env") or [])
+
+
+@pytest.mark.parametrize("container", [
+    app(env=[{"name": "JAVA_TOOL_OPTIONS", "value": "-Xmx1g -javaagent:/opt/sw/skywalking-agent.jar"}]),
+    app(env=[{"name": "JDK_JAVA_OPTIONS", "value": "-javaagent:/opt/sw/skywalking-agent.jar"}]),
+    app(env=[{"name": "_JAVA_OPTIONS", "value": "-javaagent:/opt/sw/skywalking-agent.jar=agent.service_name=x"}]),
+    app(command=["java", "-javaagent:/opt/sw/skywalking-agent.jar", "-jar", "app.jar"]),
+    app(args=["sh", "-c", "exec java \"-javaagent:/opt/sw/skywalking-agent-9.7.0.jar\" -jar app.jar"]),
+])
+def test_the_skywalking_agent_loaded_already_gets_no_second_one(container):
+    outcome = inj.inject_object(deployment(containers=[container]))
+    value = env_of(outcome.obj).get("JAVA_TOOL_OPTIONS") or ""
+    assert "/sky/agent/skywalking-agent.jar" not in value
+    assert any(w.startswith("container app: ") and "skywalking-agent" in w for w in outcome.report["warnings"])
+
+
+@pytest.mark.parametrize("container, jar, where", [
+    (app(env=[{"name": "JAVA_TOOL_OPTIONS", "value": "-javaagent:/otel/opentelemetry-javaagent.jar"}]),
+     "opentelemetry-javaagent.jar", "JAVA_TOOL_OPTIONS"),
+    (app(env=[{"name": "JDK_JAVA_OPTIONS", "value": "-javaagent:/dd/dd-java-agent.jar"}]), "dd-java-agent.jar",
+     "JDK_JAVA_OPTIONS"),
+    (app(args=["-javaagent:/opt/appdynamics/javaagent.jar", "-jar", "app.jar"]), "javaagent.jar", "its args"),
+    (app(command=["java", "-javaagent:/elastic/elastic-apm-agent.jar=service_name=x"]), "elastic-apm-agent.jar",
+     "its command"),
+])
+def test_another_tracing_agent_is_injected_next_to_with_a_conflict_warning(container, jar, where):
+    outcome = inj.inject_object(deployment(containers=[container]))
+    assert outcome.report["status"] == inj.INJECTED
+    assert "-javaagent:/sky/agent/skywalking-agent.jar" in env_of(outcome.obj)["JAVA_TOOL_OPTIONS"]
+    warning, = outcome.report["warnings"]
+    assert warning.startswith("container app: ") and jar in warning and where in warning
+    assert "two tracing agents in one JVM can conflict" in warning
+
+
+def test_a_metrics_agent_gets_a_neutral_note():
+    container = app(env=[{"name": "JAVA_TOOL_OPTIONS",
+                          "value": "-javaagent:/jmx/jmx_prometheus_javaagent.jar=9404:/etc/jmx.yaml"}])
+    outcome = inj.inject_object(deployment(containers=[container]))
+    assert env_of(outcome.obj)["JAVA_TOOL_OPTIONS"] == (
+        "-javaagent:/jmx/jmx_prometheus_javaagent.jar=9404:/etc/jmx.yaml -javaagent:/sky/agent/skywalking-agent.jar")
+    warning, = outcome.report["warnings"]
+    assert "container app" in warning and "jmx_prometheus_javaagent.jar" in warning
+    assert "conflict" not in warning and "added next to it" in warning
+    assert inj.remove(outcome.obj) == deployment(containers=[container])
+
+
+def test_java_agents_parses_options():
+    assert inj.java_agents("-Xmx1g -javaagent:/a/b.jar=x=1,y=2 '-javaagent:/c d.jar'") == ["/a/b.jar", "/c"]
+    assert inj.java_agents(None) == []
+    assert inj.is_skywalking_jar("/x/skywalking-agent.jar") and not inj.is_skywalking_jar("/x/skywalking-agent.jar2")
+
+
+# --- 4. control characters in annotations --------------------------------------------------------------------
+
+@pytest.mark.parametrize("key, value", [
+    (A + "agent.service_name", "orders\x00"),
+    (A + "agent.service_name", "orders\x7f"),
+    (A + "agent.service_name", "orders\x9b31m"),
+    ("plugins.skywalking.apache.org/plugin.jdbc.trace_sql_parameters", "tr\x1bue"),
+    (S + "initcontainer.Image", "agent:9\x00"),
+    (S + "initcontainer.args.Command", "cp -r /a /b\x07"),
+    (S + "env.Value", "-javaagent:/a.jar\x01"),
+    (inj.CONTAINER_ANNOTATION, "^app\x00$"),
+    (inj.OPTIONAL_ANNOTATION, "trace\x85"),
+])
+def test_control_characters_in_annotations_are_refused_naming_them(key, value):
+    report = error_of(deployment({key: value}))
+    assert report["annotation"] == key and report["field"] == TPL_ANN % key
+    assert "control character" in report["reason"]
+
+
+# --- 5. mount paths: the tool and library directories alike ----------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/usr/lib64", "/usr/libexec", "/usr/local/bin", "/usr/local/sbin", "/usr/local",
+                                  "/lib32", "/usr/lib32", "/usr/local/lib"])
+def test_tool_and_library_directories_are_refused(path):
+    assert "system directory" in inj.mount_path_problem(path)
+
+
+@pytest.mark.parametrize("path", ["/usr/lib64/sky", "/usr/local/sky", "/usr/share/sky", "/opt/sky"])
+def test_paths_inside_or_beside_them_are_fine(path):
+    assert inj.mount_path_problem(path) is None
+
+
+# --- 6. RE2 syntax Python lacks ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("pattern, says", [
+    (r"\p{Han}", r"\p{...}"), (r"^\pL+$", r"\p{...}"), (r"[\p{L}0-9]", r"\p{...}"), (r"\P{L}", r"\P{...}"),
+    (r"[[:alpha:]]", "POSIX class [:alpha:]"), (r"a\z", r"\z"), (r"\Qa.b\E", r"\Q"),
+])
+def test_re2_only_syntax_is_refused_plainly_naming_the_annotation(pattern, says):
+    report = error_of(deployment({inj.CONTAINER_ANNOTATION: pattern}))
+    assert report["annotation"] == inj.CONTAINER_ANNOTATION
+    assert says in report["reason"] and "does not support" in report["reason"]
+    assert "bad escape" not in report["reason"]
+    with pytest.raises(SpecError) as err:
+        inj.effective_defaults({"container_matcher": pattern})
+    assert err.value.field == "defaults.container_matcher" and "bad escape" not in err.value.problem
+
+
+@pytest.mark.parametrize("pattern", [r"\\p", r"[]a]", r"^app$", r"[a[:]", r"\d+"])
+def test_lookalikes_are_still_fine(pattern):
+    assert inj.re2_problem(pattern) is None
+
+
+# --- 7. collector addresses -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["oap:11800,", ",oap:11800", "oap:11800,,sat:11800", "oap:11800, "])
+def test_an_empty_collector_address_is_refused_naming_the_annotation(value):
+    key = A + "collector.backend_service"
+    report = error_of(deployment({key: value}))
+    assert report["annotation"] == key and report["field"] == TPL_ANN % key and "empty" in report["reason"]
+    with pytest.raises(SpecError) as err:
+        inj.effective_defaults({"backend_service": value})
+    assert err.value.field == "defaults.backend_service"
+
+
+def test_collector_warnings_name_the_annotation_in_the_pod_template():
+    key = A + "collector.backend_service"
+    report = report_of(deployment({key: "[::1]:11800,oap"}))
+    assert report["status"] == inj.INJECTED
+    addresses = [w for w in report["warnings"] if "IPv6" in w or "no port" in w]
+    assert len(addresses) == 2
+    assert all(w.startswith(TPL_ANN % key + ": ") for w in addresses), addresses
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": dict(LABEL), "annotations": {
+        key: "oap"}}, "spec": {"containers": [{"name": "app", "image": "a"}]}}
+    warning, = report_of(pod)["warnings"]
+    assert warning.startswith('metadata.annotations["%s"]: ' % key)
+
+
+# --- 11. credentials in annotations -----------------------------------------------------------------------------
+
+def test_credential_annotations_get_a_warning_and_can_be_masked():
+    annotations = {A + "agent.authentication": "s3cr3t", A + "agent.service_name": "orders",
+                   "plugins.skywalking.apache.org/plugin.kafka.sasl_jaas_config": "x",
+                   A + "plugin.elasticsearch.password": "pw", "other/token": "t"}
+    assert inj.credential_annotation_keys(annotations) == [
+        A + "agent.authentication", A + "plugin.elasticsearch.password",
+        "plugins.skywalking.apache.org/plugin.kafka.sasl_jaas_config"]
+    assert inj.credential_annotation_keys(None) == []
+    outcome = inj.inject_object(deployment(annotations))
+    text = [w for w in outcome.report["warnings"] if "plain text" in w]
+    assert len(text) == 3
+    assert (A + "agent.authentication: credentials in annotations are stored in plain text in the pod spec; give "
+            "SW_AGENT_AUTHENTICATION from a Secret (valueFrom)") in text
+    value = env_of(outcome.obj)["JAVA_TOOL_OPTIONS"]
+    masked = inj.mask_credential_options(value, annotations)
+    assert "s3cr3t" not in masked and "agent.authentication=********" in masked and "pw" not in masked
+    assert "agent.service_name=orders" in masked

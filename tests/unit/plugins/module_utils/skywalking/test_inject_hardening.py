@@ -428,7 +428,9 @@ def test_another_vendors_agent_is_not_mistaken_for_skywalking():
     item = {"name": "app", "image": "app", "args": ["-javaagent:/otel/opentelemetry-javaagent.jar"]}
     obj, report = run(deployment(containers=[item]))
     assert any(e["name"] == "JAVA_TOOL_OPTIONS" for e in tpl(obj)["spec"]["containers"][0]["env"])
-    assert not report["warnings"]
+    # injected next to it, with a warning naming the container and the jar (test_inject_breaker has the details)
+    assert len(report["warnings"]) == 1 and "container app" in report["warnings"][0]
+    assert "opentelemetry-javaagent.jar" in report["warnings"][0]
 
 
 # --- 11. paths, selectors, args, sizes --------------------------------------------------------------------------
