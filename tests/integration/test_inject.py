@@ -1062,11 +1062,9 @@ def test_an_invalid_cluster_swagent_is_warned_naming_workload_swagent_and_field(
     status, body = control_plane.request("POST", "/apis/operator.skywalking.apache.org/v1alpha1/namespaces/%s/swagents"
                                          % ns, agent)
     assert status == 201, body
-    backend = create(control_plane, workload("Deployment", "backend", ns))
-    backend_tpl = copy.deepcopy(backend)
-    backend_tpl["spec"]["template"]["metadata"]["labels"]["tier"] = "backend"
-    status, backend = control_plane.request("PUT", (PATHS["Deployment"] % ns) + "/backend", backend_tpl)
-    assert status == 200, backend
+    labelled = workload("Deployment", "backend", ns)
+    labelled["spec"]["template"]["metadata"]["labels"]["tier"] = "backend"
+    backend = create(control_plane, labelled)
     create(control_plane, workload("Deployment", "front", ns))
     result = run(client, namespaces=[ns], defaults={"backend_service": "oap.sky.svc:11800"})
     out = result.as_dict()

@@ -489,10 +489,10 @@ _CREDENTIAL_SETTING = re.compile(r"jaas|passwd|password|secret|token|authenticat
 def is_credential_annotation(key):
     """Whether an annotation is an agent or plugin setting whose key says credential, e.g.
     ``agent.skywalking.apache.org/agent.authentication``, ``plugins.skywalking.apache.org/plugin.kafka.
-    producer_config[sasl.jaas.config]`` (the pure layer's rule when it has one)."""
-    rule = getattr(inject, "is_credential_annotation", None)
-    if rule is not None and rule is not is_credential_annotation:
-        return bool(rule(key))
+    producer_config[sasl.jaas.config]`` (the pure layer's ``credential_annotation_keys``; a rule of its own before)."""
+    rule = getattr(inject, "credential_annotation_keys", None)
+    if rule is not None:
+        return key in rule({key: ""})
     from ansible_collections.skywalking.swck.plugins.module_utils.skywalking.spec import is_credential_env
 
     if not isinstance(key, str) or not key.startswith((inject.AGENT_PREFIX, inject.PLUGINS_PREFIX)):
