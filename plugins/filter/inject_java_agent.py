@@ -115,6 +115,8 @@ _value:
   type: raw
 """
 
+from collections.abc import Mapping
+
 from ansible.errors import AnsibleFilterError
 from ansible.utils.display import Display
 
@@ -134,12 +136,30 @@ def filter_defaults(defaults=None, agent_image=None, backend_service=None):
     return merged
 
 
+# the filter options that set a default, and the key each one sets
+SHORTCUTS = (("agent_image", "image"), ("backend_service", "backend_service"))
+
+
 def run(data, state, defaults=None, swagents=None, agent_image=None, backend_service=None):
-    """The filters' common body: returns the result; warnings go to Ansible's display."""
+    """The filters' common body: returns the result; warnings go to Ansible's display.
+
+    ``data``: a Kubernetes object (a mapping), a list of them, or a ``List``; anything else is refused.  Raises
+    ``AnsibleFilterError`` naming the option at fault (``agent_image``, ``defaults.image``, ``swagents[0]...``) or the
+    invalid objects.
+    """
+    if not isinstance(data, (Mapping, list)):
+        raise AnsibleFilterError("expects a Kubernetes object, a list of them or a List; got %s" % inject.type_name(data))
     if swagents is not None and not isinstance(swagents, list):
-        raise AnsibleFilterError("swagents: must be a list of SwAgent objects")
-    if defaults is not None and not isinstance(defaults, dict):
-        raise AnsibleFilterError("defaults: must be a mapping")
+        raise AnsibleFilterError("swagents: must be a list of SwAgent objects, got %s" % inject.type_name(swagents))
+    if defaults is not None and not isinstance(defaults, Mapping):
+        raise AnsibleFilterError("defaults: must be a mapping, got %s" % inject.type_name(defaults))
+    shortcuts = {"agent_image": agent_image, "backend_service": backend_service}
+    for option, key in SHORTCUTS:
+        if shortcuts[option]:
+            try:
+                inject.effective_defaults({key: shortcuts[option]})
+            except SpecError as exc:
+                raise AnsibleFilterError("%s: %s" % (option, exc.problem))
     try:
         result, reports = inject.inject_all(data, filter_defaults(defaults, agent_image, backend_service),
                                             swagents or [], state=state)
@@ -147,15 +167,11 @@ def run(data, state, defaults=None, swagents=None, agent_image=None, backend_ser
         raise AnsibleFilterError(str(exc))
     errors = [r for r in reports if r["status"] == inject.ERROR]
     if errors:
-        raise AnsibleFilterError("; ".join("%s %s: %s" % (r["kind"], _ref(r), r["reason"]) for r in errors))
+        raise AnsibleFilterError("; ".join("%s: %s" % (inject.describe(r), inject.failure(r)) for r in errors))
     for report in reports:
         for warning in report["warnings"]:
-            display.warning("%s %s: %s" % (report["kind"], _ref(report), warning))
+            display.warning("%s: %s" % (inject.describe(report), warning))
     return result
-
-
-def _ref(report):
-    return "%s/%s" % (report["namespace"], report["name"]) if report["namespace"] else str(report["name"])
 
 
 def inject_java_agent(data, defaults=None, swagents=None, agent_image=None, backend_service=None):

@@ -279,12 +279,16 @@ def inject_object(obj, defaults=None, swagents=(), mark_errors=False):
 
         {"kind": str|None, "name": str|None, "namespace": str|None,
          "status": "injected"|"updated"|"already_injected"|"removed"|"skipped"|"error",
+         "action": "inject"|"remove",  # what was attempted: "remove" when the label was taken away (and always
+                                       # from remove_object); an error then means "not removed"
          "changed": bool,              # the returned object differs from the input
          "reason": str|None,           # why skipped / already injected / removed, or the error message
          "field": str|None,            # error: the field path, e.g. spec.template.metadata.annotations["..."]
          "annotation": str|None,       # error: the annotation at fault, when one is
          "containers": [str],          # containers that carry the agent afterwards
          "swagents": [str],            # SwAgents applied, in order (namespace/name)
+         "has_collector": bool|None,   # injected: whether every injected container gets a collector address
+                                       # (see has_collector_address); None when the agent is not in the object
          "warnings": [str]}            # unknown agent keys (with the closest known key), kept values, ...
 
     Raises ``SpecError`` only for invalid ``defaults`` or ``swagents`` arguments that are not
@@ -317,6 +321,8 @@ def inject_object(obj, defaults=None, swagents=(), mark_errors=False):
             fresh = _inject_template(tpl, cfg, agents, _namespace(obj), report, given, prefix)
             _replace(result, path, fresh)
             return _finish(obj, result, report, INJECTED, None, mark_errors)
+        if not selected:
+            report["action"] = "remove"
         record = _parse_record(raw_record)
         base = _strip_template(tpl, record, report["warnings"])
         if not selected:
@@ -343,9 +349,11 @@ def remove_object(obj, mark_errors=False):
     On an object injected once and not edited since, the result equals the object before injection
     (same keys in the same order).  Statuses: ``removed``, ``not_injected`` (nothing of ours),
     ``skipped`` (no pod template, or injected by another injector: SWCK's webhook records nothing to
-    undo), ``error`` (the record is unreadable).  The report has the shape ``inject_object`` documents.
+    undo), ``error`` (the record is unreadable).  The report has the shape ``inject_object`` documents
+    (``action`` is ``"remove"``).
     """
     report = _new_report(obj)
+    report["action"] = "remove"
     result = copy.deepcopy(obj)
     path = template_path(obj)
     if path is None:
@@ -558,6 +566,36 @@ def injected_fields(obj):
         node = node.setdefault(key, {})
     node[path[-1]] = template_body
     return body
+
+
+def has_collector_address(obj, containers):
+    """Whether every container named in ``containers`` in ``obj``'s pod template gets a collector address.
+
+    Yes when the template has the annotation ``agent.skywalking.apache.org/collector.backend_service``, or the
+    container sets ``SW_AGENT_COLLECTOR_BACKEND_SERVICES`` (the injection adds it from ``defaults.backend_service``),
+    or one of its env values names ``collector.backend_service`` (a ``-D`` or agent option), or it has an ``envFrom``
+    (which may hold it: it cannot be looked into).  Without one the agent reports to its built-in
+    ``127.0.0.1:11800``, i.e. nowhere.
+    """
+    path = template_path(obj)
+    tpl = obj
+    for key in path or ():
+        tpl = tpl.get(key) if isinstance(tpl, dict) else None
+    if path is None or not isinstance(tpl, dict):
+        return False
+    meta = tpl.get("metadata") if isinstance(tpl.get("metadata"), dict) else {}
+    annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
+    if annotations.get(AGENT_PREFIX + "collector.backend_service"):
+        return True
+    wanted = set(containers or [])
+    for container in _list(tpl.get("spec"), "containers"):
+        if not isinstance(container, dict) or container.get("name") not in wanted or container.get("envFrom"):
+            continue
+        env = [e for e in _list(container, "env") if isinstance(e, dict)]
+        if not any(e.get("name") == BACKEND_ENV or "collector.backend_service" in str(e.get("value") or "")
+                   for e in env):
+            return False
+    return True
 
 
 def collector_address(cluster, namespace, satellite=False, oap_service=None, satellite_service=None,
@@ -808,7 +846,9 @@ def _inject_template(tpl, cfg, agents, namespace, report, given=frozenset(), pre
     if not isinstance(spec, dict):
         raise InjectionError("spec", "the pod template has no spec")
     containers = spec.get("containers")
-    if not isinstance(containers, list) or not containers:
+    if containers is not None and not isinstance(containers, list):
+        raise InjectionError("spec.containers", "must be a list of containers, got %s" % type_name(containers))
+    if not containers:
         raise InjectionError("spec.containers", "the pod template has no containers")
     _check_template_shape(annotations, spec, containers)
     warnings = report["warnings"]
@@ -1230,10 +1270,12 @@ def _check_template_shape(annotations, spec, containers):
         if not isinstance(container, dict):
             raise InjectionError(field, "must be a container (a mapping), got %s" % type_name(container))
         name = container.get("name")
+        if name is None or name == "":
+            raise InjectionError(field + ".name", "a container needs a name (a DNS label: lower-case letters, digits "
+                                                  "and '-', at most 63 characters)")
         if not _is_dns_label(name):
-            raise InjectionError(field + ".name", "%s is not a container name (a DNS label: lower-case letters, "
-                                                  "digits and '-', at most 63 characters)"
-                                 % ("missing" if name is None else repr(name),))
+            raise InjectionError(field + ".name", "%r is not a container name (a DNS label: lower-case letters, "
+                                                  "digits and '-', at most 63 characters)" % (name,))
         if name in seen:
             raise InjectionError(field + ".name", "%r names two containers" % (name,))
         seen.add(name)
@@ -1276,6 +1318,11 @@ def _check_conflicts(spec, containers, targets, plan, settings):
                                   % (container.get("name"), mount["mountPath"]),
                                   "%s.volumeMounts[%d].mountPath" % (field, index))
         for index, env in enumerate(container.get("env") or []):
+            if isinstance(env, dict) and env.get("name") == plan["env_name"] and \
+                    env.get("value") is not None and not isinstance(env["value"], str):
+                raise InjectionError("%s.env[%d].value" % (field, index), "container %s sets %s to %r, which is not a "
+                                                                          "string (an env value is text: quote it)"
+                                     % (container.get("name"), plan["env_name"], env["value"]))
             if isinstance(env, dict) and env.get("name") == plan["env_name"] and "valueFrom" in env:
                 settings.fail("env_name", "container %s sets %s with valueFrom, which cannot be merged with the "
                                           "agent option; set defaults.env_name (or the annotation %senv.Name) to another "
@@ -2499,6 +2546,22 @@ def _namespace(obj):
     return meta.get("namespace") if isinstance(meta, dict) else None
 
 
+def describe(report):
+    """``Deployment shop/orders`` for a report (``inject_object``): the kind (``template`` without one), the namespace
+    and the name, ``<no name>`` when the object has none."""
+    name = report.get("name")
+    name = name if isinstance(name, str) and name else "<no name>"
+    namespace = report.get("namespace")
+    ref = "%s/%s" % (namespace, name) if isinstance(namespace, str) and namespace else name
+    kind = report.get("kind")
+    return "%s %s" % (kind if isinstance(kind, str) and kind else "template", ref)
+
+
+def failure(report):
+    """The message for a report whose status is ``error``: ``not injected: <reason>`` or ``not removed: <reason>``."""
+    return "%s: %s" % ("not removed" if report.get("action") == "remove" else "not injected", report["reason"])
+
+
 def _kind_text(obj):
     return obj.get("kind") if isinstance(obj, dict) and obj.get("kind") else "the object"
 
@@ -2507,8 +2570,8 @@ def _new_report(obj):
     meta = obj.get("metadata") if isinstance(obj, dict) and isinstance(obj.get("metadata"), dict) else {}
     return {"kind": obj.get("kind") if isinstance(obj, dict) else None,
             "name": meta.get("name") or meta.get("generateName"), "namespace": meta.get("namespace"),
-            "status": None, "changed": False, "reason": None, "field": None, "annotation": None,
-            "containers": [], "swagents": [], "warnings": []}
+            "status": None, "action": "inject", "changed": False, "reason": None, "field": None, "annotation": None,
+            "containers": [], "swagents": [], "has_collector": None, "warnings": []}
 
 
 def _finish(original, result, report, status, reason, mark_errors=False):
@@ -2519,6 +2582,8 @@ def _finish(original, result, report, status, reason, mark_errors=False):
     report["status"] = status
     report["reason"] = reason
     report["changed"] = result != original
+    if status in (INJECTED, UPDATED, ALREADY_INJECTED):
+        report["has_collector"] = has_collector_address(result, report["containers"])
     return Outcome(result, report)
 
 

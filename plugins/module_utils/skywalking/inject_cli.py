@@ -15,7 +15,7 @@ the documents to stdout in the same order (empty documents are dropped).  SwAgen
 input apply to the other documents and are written unchanged.  At most one of ``-f``, ``--defaults``
 and ``--swagents`` may read stdin (``-``); the SwAgents are checked even when the input holds no workload.
 
-Warnings go to stderr.  Exit status: 0 on success; 2 when the input cannot be read or parsed, an
+Warnings go to stderr, among them one for every injected workload without a collector address.  Exit status: 0 on success; 2 when the input cannot be read or parsed, an
 option is invalid, or an object is invalid -- then each error is on stderr and nothing is written to
 stdout, unless ``--mark-errors`` is given: then every document is written, invalid workloads carrying
 ``sidecar.skywalking.apache.org/error`` in their own metadata (SWCK's marker), and the status is
@@ -133,8 +133,20 @@ def _check_stdin_readers(args):
 
 
 def _ref(report):
-    name = "%s/%s" % (report["namespace"], report["name"]) if report["namespace"] else str(report["name"])
-    return "%s %s" % (report["kind"] or "template", name)
+    return inject.describe(report)
+
+
+NO_COLLECTOR = ("no collector address: the agent would report to its built-in 127.0.0.1:11800, i.e. nowhere; give "
+                "--backend-service, backend_service in --defaults, %s in a SwAgent's javaSidecar.env, or the "
+                "annotation %scollector.backend_service" % (inject.BACKEND_ENV, inject.AGENT_PREFIX))
+
+
+def _check_option(option, key, value):
+    """Check a command line option that sets the default ``key`` alone, naming the option (not ``defaults.<key>``)."""
+    try:
+        inject.effective_defaults({key: value})
+    except SpecError as exc:
+        raise CliError("%s: %s" % (option, exc.problem))
 
 
 def main(argv=None, stdin=None, stdout=None, stderr=None):
@@ -152,8 +164,10 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
                 raise CliError("%s: expected one YAML mapping of defaults" % args.defaults)
             defaults = docs[0]
         if args.agent_image:
+            _check_option("--agent-image", "image", args.agent_image)
             defaults["image"] = args.agent_image
         if args.backend_service:
+            _check_option("--backend-service", "backend_service", args.backend_service)
             defaults["backend_service"] = args.backend_service
         swagents = load_documents(_read(args.swagents, stdin)) if args.swagents else []
         output, reports = render(_read(args.filename, stdin), defaults, swagents,
@@ -165,9 +179,12 @@ def main(argv=None, stdin=None, stdout=None, stderr=None):
     for report in reports:
         for warning in report["warnings"]:
             stderr.write("warning: %s: %s\n" % (_ref(report), warning))
+        if report.get("has_collector") is False:
+            stderr.write("warning: %s: %s\n" % (_ref(report), NO_COLLECTOR))
         if report["status"] == inject.ERROR:
             failed = True
-            stderr.write("error: %s: %s\n" % (_ref(report), report["reason"]))
+            stderr.write("error: %s: %s%s\n" % (_ref(report), "not removed: " if report["action"] == "remove" else "",
+                                                report["reason"]))
     if failed and not args.mark_errors:
         return EXIT_ERROR
     stdout.write(output)

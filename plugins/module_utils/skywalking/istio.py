@@ -30,7 +30,7 @@ import json
 import re
 
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import SpecError
-from ansible_collections.skywalking.swck.plugins.module_utils.skywalking.inject import re2_problem
+from ansible_collections.skywalking.swck.plugins.module_utils.skywalking.inject import re2_problem, type_name
 
 MESH_CONFIGMAP = "istio"
 MESH_KEY = "mesh"
@@ -77,7 +77,7 @@ def load_mesh(text):
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise SpecError(MESH_KEY, "the mesh config must be a YAML mapping, got %s" % type(data).__name__)
+        raise SpecError(MESH_KEY, "the mesh config must be a YAML mapping, got %s" % type_name(data))
     return data
 
 
@@ -108,7 +108,7 @@ def desired_settings(address, metrics_address=None, access_log=True, metrics=Tru
         pairs.append((METRICS_ADDRESS, _address(metrics_address or address, "metrics_address")))
     if stats_regexps is not None:
         if not isinstance(stats_regexps, (list, tuple)):
-            raise SpecError("stats_regexps", "must be a list of regular expressions")
+            raise SpecError("stats_regexps", "must be a list of regular expressions, got %s" % type_name(stats_regexps))
         for index, regexp in enumerate(stats_regexps):
             if not isinstance(regexp, str) or not regexp:
                 raise SpecError("stats_regexps[%d]" % index, "must be a regular expression (a non-empty string)")
@@ -279,7 +279,7 @@ def _set_path(data, path, value, entries):
             node[key] = {}
         elif not isinstance(child, dict):
             raise SpecError("%s.%s" % (MESH_KEY, ".".join(path[:depth + 1])),
-                            "must be a mapping to hold %s, got %s" % (path[-1], type(child).__name__))
+                            "must be a mapping to hold %s, got %s" % (path[-1], type_name(child)))
         node = node[key]
     previous = node.get(path[-1], _ABSENT)
     entries.append({"path": list(path), "absent": previous is _ABSENT,

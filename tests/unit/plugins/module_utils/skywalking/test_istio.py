@@ -293,3 +293,24 @@ def test_damaged_mesh_record_is_one_error(record):
     with pytest.raises(SpecError) as err:
         istio.restore_mesh_config("a: 1\n", record)
     assert err.value.field == istio.RECORD_ANNOTATION
+
+
+@pytest.mark.parametrize("regexp, says", [(r"cluster\.\p{L}+", r"\p{...}"), (r"[[:alpha:]]+", "POSIX class")])
+def test_mesh_stats_regexps_with_re2_only_syntax_are_refused_plainly(regexp, says):
+    with pytest.raises(SpecError) as err:
+        istio.desired_settings("sw:11800", stats_regexps=[regexp])
+    assert err.value.field == "stats_regexps[0]" and says in err.value.problem
+    assert "bad escape" not in err.value.problem
+
+
+class _AnsibleLazyTemplateDict(dict):
+    """Stands for Ansible's own dict type."""
+
+
+def test_mesh_messages_name_plain_types():
+    with pytest.raises(SpecError) as err:
+        istio.desired_settings("sw:11800", stats_regexps=_AnsibleLazyTemplateDict())
+    assert err.value.problem.endswith("got mapping")
+    with pytest.raises(SpecError) as err:
+        istio.load_mesh("- a\n- b\n")
+    assert err.value.problem.endswith("got list")
