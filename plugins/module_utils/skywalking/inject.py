@@ -1013,7 +1013,8 @@ def credential_annotation_keys(annotations):
     for key in annotations:
         if isinstance(key, str) and key.startswith((AGENT_PREFIX, PLUGINS_PREFIX)):
             option = key.split("/", 1)[1]
-            if is_credential_env(option) or "jaas" in option.lower():
+            words = re.sub(r"[^A-Za-z0-9]", "_", option)  # agent.pass -> agent_pass: the env rule's word boundaries
+            if is_credential_env(option) or is_credential_env(words) or "jaas" in option.lower():
                 found.append(key)
     return sorted(found)
 
@@ -2150,8 +2151,8 @@ def _check_swagent_spec(spec, field):
             raise InjectionError(field("spec.containerMatcher"), problem)
     if spec.get("sharedVolumeName") and not _is_dns_label(spec["sharedVolumeName"]):
         raise InjectionError(field("spec.sharedVolumeName"), "%r is not a valid volume name (a DNS label: lower-case "
-                                                        "letters, digits and '-', at most 63 characters)"
-                        % (spec["sharedVolumeName"],))
+                                                             "letters, digits and '-', at most 63 characters)"
+                             % (spec["sharedVolumeName"],))
     for _annotation, name, _key, _directory in PLUGIN_FAMILIES:
         try:
             plugin_pattern(spec.get(name))

@@ -15,8 +15,9 @@ the documents to stdout in the same order (empty documents are dropped).  SwAgen
 input apply to the other documents and are written unchanged.  At most one of ``-f``, ``--defaults``
 and ``--swagents`` may read stdin (``-``); the SwAgents are checked even when the input holds no workload.
 
-Warnings go to stderr, among them one for every injected workload without a collector address.  Exit status: 0 on success; 2 when the input cannot be read or parsed, an
-option is invalid, or an object is invalid -- then each error is on stderr and nothing is written to
+Warnings go to stderr, among them one for every injected workload without a collector address.  Exit
+status: 0 on success; 2 when the input cannot be read or parsed, an option is invalid, or an object is
+invalid -- then each error is on stderr (``not removed: ...`` with ``--remove``) and nothing is written to
 stdout, unless ``--mark-errors`` is given: then every document is written, invalid workloads carrying
 ``sidecar.skywalking.apache.org/error`` in their own metadata (SWCK's marker), and the status is
 still 2.  The YAML library (PyYAML, a dependency of ansible-core) is imported only when run.

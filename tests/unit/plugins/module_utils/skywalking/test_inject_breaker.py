@@ -341,6 +341,10 @@ def test_credential_annotations_get_a_warning_and_can_be_masked():
         A + "agent.authentication", A + "plugin.elasticsearch.password",
         "plugins.skywalking.apache.org/plugin.kafka.sasl_jaas_config"]
     assert inj.credential_annotation_keys(None) == []
+    assert inj.credential_annotation_keys({A + "plugin.x.pass": "", A + "agent.service_name": "", A + "a.pwd": "",
+                                           "plugins.skywalking.apache.org/plugin.kafka.producer_config"
+                                           "[sasl.jaas.config]": ""}) == [
+        A + "a.pwd", A + "plugin.x.pass", "plugins.skywalking.apache.org/plugin.kafka.producer_config[sasl.jaas.config]"]
     outcome = inj.inject_object(deployment(annotations))
     text = [w for w in outcome.report["warnings"] if "plain text" in w]
     assert len(text) == 3
