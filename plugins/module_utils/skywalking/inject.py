@@ -1132,6 +1132,9 @@ def _plan(settings, annotations, warnings):
         token = "-javaagent:%s/%s" % (mount, AGENT_JAR)
     elif not isinstance(token, str) or not token.strip():
         settings.fail("env_value", "must be a non-empty string")
+    elif any(ch.isspace() for ch in token):
+        settings.fail("env_value", "%r contains whitespace: it is one JVM option (the agent settings are appended to "
+                                   "it, and removal finds it again)" % (token,))
     options = _agent_options(annotations, warnings, settings.prefix)
     if options:
         token = "%s%s%s" % (token, "," if ".jar=" in token else "=", options)

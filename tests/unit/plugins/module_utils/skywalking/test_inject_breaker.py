@@ -354,3 +354,9 @@ def test_credential_annotations_get_a_warning_and_can_be_masked():
     masked = inj.mask_credential_options(value, annotations)
     assert "s3cr3t" not in masked and "agent.authentication=********" in masked and "pw" not in masked
     assert "agent.service_name=orders" in masked
+
+
+def test_the_env_value_annotation_is_one_jvm_option_too():
+    key = S + "env.Value"
+    report = error_of(deployment({key: "-javaagent:/a/skywalking-agent.jar -Dx=1"}))
+    assert report["annotation"] == key and "whitespace" in report["reason"]
