@@ -212,13 +212,13 @@ def swagent_objects(items, field="swagents"):
     if items is None:
         items = []
     if not isinstance(items, (list, tuple)):
-        raise SpecError(field, "must be a list of SwAgents (mappings), got %s" % type(items).__name__)
+        raise SpecError(field, "must be a list of SwAgents (mappings), got %s" % inject.type_name(items))
     out = []
     seen = {}
     for index, item in enumerate(items):
         where = "%s[%d]" % (field, index)
         if not isinstance(item, dict):
-            raise SpecError(where, "must be a SwAgent (a mapping), got %s %r" % (type(item).__name__, item))
+            raise SpecError(where, "must be a SwAgent (a mapping), got %s %r" % (inject.type_name(item), item))
         if "spec" in item or "metadata" in item or "kind" in item:
             unknown = [k for k in item if k not in SWAGENT_OBJECT_FIELDS]
             if unknown:
@@ -227,7 +227,7 @@ def swagent_objects(items, field="swagents"):
             for key in ("metadata", "spec"):
                 if item.get(key) is not None and not isinstance(item[key], dict):
                     raise SpecError("%s.%s" % (where, key), "must be a mapping, got %s%s"
-                                    % (type(item[key]).__name__, _item_name(item)))
+                                    % (inject.type_name(item[key]), _item_name(item)))
             obj = copy.deepcopy(item)
             obj.setdefault("spec", {})
         else:
@@ -405,7 +405,7 @@ def cluster_spec(cluster):
 
     if not isinstance(cluster, dict):
         raise SpecError("cluster", "must be a provisioning spec (a mapping with name and namespace), got %s"
-                        % type(cluster).__name__)
+                        % inject.type_name(cluster))
     for key in ("name", "namespace"):
         if cluster.get(key) in (None, ""):
             raise SpecError("cluster." + key, "missing; cluster: needs name and namespace (the SkyWalking cluster the "
@@ -754,11 +754,13 @@ class Injector(object):
         """SWCK's SwAgent CRD fills in an 8.16.0 agent when a SwAgent gives no image: say so, once per SwAgent."""
         for origin, agents in (("swagents option", role_agents), ("cluster", cluster_agents)):
             for agent in agents:
-                meta = agent.get("metadata") or {}
+                meta = agent.get("metadata") if isinstance(agent.get("metadata"), dict) else {}
                 namespace = meta.get("namespace")
                 if namespace is not None and namespace not in selected:
                     continue
-                image = ((agent.get("spec") or {}).get("javaSidecar") or {}).get("image")
+                spec = agent.get("spec")
+                sidecar = spec.get("javaSidecar") if isinstance(spec, dict) else None
+                image = sidecar.get("image") if isinstance(sidecar, dict) else None
                 if not isinstance(image, str) or image.split("docker.io/", 1)[-1] != SWAGENT_CRD_DEFAULT_IMAGE:
                     continue
                 self.result.warn(
@@ -995,7 +997,7 @@ class Injector(object):
         if status == inject.ERROR:
             self.result.add("invalid", _entry(live, reason=report["reason"], field=report_field(report),
                                               annotation=report["annotation"]))
-            self.result.warn("%s: not injected: %s" % (item.ref, report["reason"]))
+            self.result.warn("%s: %s" % (item.ref, inject.failure(report)))
             return item.needs_write  # only SWCK's error marker, with mark_errors
         owner = _controller(live)
         if owner and item.template_changed:
@@ -1397,25 +1399,9 @@ def _annotations(obj):
 
 
 def has_collector(obj, containers):
-    """Whether every container of ``containers`` in ``obj``'s pod template gets a collector address: the annotation
-    ``agent.skywalking.apache.org/collector.backend_service``, ``SW_AGENT_COLLECTOR_BACKEND_SERVICES`` in its env, an
-    env value naming ``collector.backend_service`` (a ``-D`` or ``-javaagent`` option), or an ``envFrom`` (which may
-    hold it: it cannot be looked into)."""
-    tpl = template_of(obj) or {}
-    if COLLECTOR_ANNOTATION in ((tpl.get("metadata") or {}).get("annotations") or {}):
-        return True
-    wanted = set(containers or [])
-    for container in (tpl.get("spec") or {}).get("containers") or []:
-        if not isinstance(container, dict) or container.get("name") not in wanted:
-            continue
-        if container.get("envFrom"):
-            continue
-        env = [e for e in container.get("env") or [] if isinstance(e, dict)]
-        if any(e.get("name") == COLLECTOR_ENV or "collector.backend_service" in str(e.get("value") or "")
-               for e in env):
-            continue
-        return False
-    return True
+    """Whether every container of ``containers`` in ``obj``'s pod template gets a collector address: the pure
+    layer's rule (``inject.has_collector_address``), which the filter and the command line use too."""
+    return inject.has_collector_address(obj, containers)
 
 
 def _unhealthy_before(listed):

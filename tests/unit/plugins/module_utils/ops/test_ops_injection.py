@@ -491,3 +491,12 @@ def test_inject_module_passes_defaults_and_swagents_through_unconverted():
     assert params["defaults"]["image"] == ["a"] and params["defaults"]["command"] == "sh -c"
     assert params["defaults"]["env"] == [{"name": "A", "value": 1}] and params["swagents"] == ["name=x"]
     assert params["defaults"]["mount_path"] == "/sky/agent", "documented defaults still filled in"
+
+
+@pytest.mark.parametrize("spec", [[1], "str", {"javaSidecar": "str"}, {"javaSidecar": [1]}, None])
+def test_old_image_warning_survives_any_swagent_shape(spec):
+    runner = injection.Injector(client=None)
+    broken = {"metadata": {"name": "odd", "namespace": "shop"}, "spec": spec}
+    old = {"metadata": "x", "spec": {"javaSidecar": {"image": injection.SWAGENT_CRD_DEFAULT_IMAGE}}}
+    runner._warn_old_agent_images([old], [broken], {"shop"})
+    assert len(runner.result.warnings) == 1 and "8.16.0" in runner.result.warnings[0]
