@@ -1422,14 +1422,14 @@ def _stop_reason(err, before):
     if not reports:
         return err.msg, []
     head = err.msg.split("\n", 1)[0]
-    lines, already, seen_lines = [], [], set()
+    lines, already, seen_lines, messages = [], [], set(), set()
     for report in reports:
         ref = report.get("ref")
         parts, seen = [], set()
         for part in str(report.get("reason") or "").split("; "):
             if part and part not in seen:
                 seen.add(part)
-                parts.append(part)
+                parts.append(_said_once(part, messages))
         line = "%s: %s" % (ref, "; ".join(parts))
         if before.get(ref):
             already.append(ref)
@@ -1438,6 +1438,20 @@ def _stop_reason(err, before):
             seen_lines.add(line)
             lines.append(line)
     return "\n  ".join([head] + lines), already
+
+
+def _said_once(part, messages, shortest=30):
+    """``part`` (``<subject>: <message>``, e.g. ``pod a-2: Unschedulable: 0/3 nodes are available: ...``) with a
+    message already said by another subject (another pod, an event) replaced by ``(the same as above)``;
+    ``messages``: the messages said so far (each tail after a ``": "``, at least ``shortest`` characters), added to.
+    """
+    tails = [part[i + 2:] for i in range(len(part) - 1) if part[i:i + 2] == ": "]
+    tails = [t for t in tails if len(t) >= shortest]
+    for tail in tails:  # the longest first
+        if tail in messages:
+            return part[:-len(tail)] + "(the same as above)"
+    messages.update(tails)
+    return part
 
 
 def _controller(obj):

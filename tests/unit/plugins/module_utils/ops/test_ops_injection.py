@@ -338,6 +338,18 @@ def test_stop_reason_says_each_detail_once_and_names_the_already_unhealthy():
     assert already == ["Deployment s/b"]
 
 
+def test_stop_reason_says_a_scheduling_message_once_for_pods_and_event():
+    from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import WaitTimeout
+
+    msg = "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."
+    err = WaitTimeout(4, [{"ref": "Deployment s/a", "reason": "0 of 2 available; pod a-1: Unschedulable: %s; "
+                                                              "pod a-2: Unschedulable: %s; event FailedScheduling: %s"
+                                                              % (msg, msg, msg)}])
+    reason, _already = injection._stop_reason(err, {})
+    assert reason.count(msg) == 1, reason
+    assert "pod a-2: (the same as above)" in reason and "event FailedScheduling: (the same as above)" in reason
+
+
 def test_the_error_marker_goes_with_a_later_success_even_without_mark_errors():
     obj = deployment(annotations=None)
     obj["metadata"]["annotations"] = {inject.ERROR_ANNOTATION: "old problem"}
