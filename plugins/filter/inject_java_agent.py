@@ -149,6 +149,12 @@ def run(data, state, defaults=None, swagents=None, agent_image=None, backend_ser
     """
     if not isinstance(data, (Mapping, list)):
         raise AnsibleFilterError("expects a Kubernetes object, a list of them or a List; got %s" % inject.type_name(data))
+    if isinstance(data, list):
+        for index, item in enumerate(data):
+            if not isinstance(item, Mapping):
+                raise AnsibleFilterError("item %d: expects a Kubernetes object (a mapping), got %s%s" % (
+                    index, inject.type_name(item), " (parse YAML text first, e.g. with from_yaml_all)"
+                    if isinstance(item, str) else ""))
     if swagents is not None and not isinstance(swagents, list):
         raise AnsibleFilterError("swagents: must be a list of SwAgent objects, got %s" % inject.type_name(swagents))
     if defaults is not None and not isinstance(defaults, Mapping):

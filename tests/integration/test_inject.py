@@ -980,7 +980,9 @@ def test_late_refusals_leak_nothing_and_write_nothing_through_ansible(control_pl
     env_both = [{"name": "SW_AGENT_AUTHENTICATION", "value": "LEAKME4242",
                  "valueFrom": {"secretKeyRef": {"name": "sw", "key": "token"}}}]
     for defaults, field in (({"security_context": {"runAsUser": "abc"}}, "defaults.security_context.runAsUser"),
-                            ({"env": env_both}, "defaults.env[0]")):
+                            ({"env": env_both}, "defaults.env[0]"),
+                            ({"env": [{"name": "A", "valueFrom": {"fieldRef": {"fieldPath": "bogus.path"}}}]},
+                             "defaults.env[0].valueFrom.fieldRef.fieldPath")):
         task = {"name": "inject", "skywalking.swck.inject": {"namespaces": [ns], "defaults": dict(
             defaults, backend_service="oap.sky.svc:11800")}}
         for extra in (["--check"], []):
@@ -1011,6 +1013,16 @@ def test_a_missing_ca_secret_is_refused_before_the_first_write(playbook, control
         assert failed["namespaces"] == [lacks]
         assert writes(audit) == [], "nothing written, not even a dry run"
     assert not inject.is_injected(get(control_plane, "Deployment", has, "web"))
+    keyless = dict(secret, metadata={"name": "oap-ca", "namespace": lacks}, data={"other": secret["data"]["ca.crt"]})
+    status, body = control_plane.request("POST", PATHS["Secret"] % lacks, keyless)
+    assert status == 201, body
+    audit.start()
+    failed = playbook.run([task], check=True, expect_rc=2)[0]
+    assert failed["msg"].startswith("defaults.ca_secret: Secret oap-ca has no key ca.crt in namespace(s) %s," % lacks), \
+        failed["msg"]
+    assert writes(audit) == [], "a Secret without the key is refused like a missing one"
+    status, body = control_plane.request("DELETE", (PATHS["Secret"] % lacks) + "/oap-ca")
+    assert status == 200, body
     secret["metadata"]["namespace"] = lacks
     status, body = control_plane.request("POST", PATHS["Secret"] % lacks, secret)
     assert status == 201, body

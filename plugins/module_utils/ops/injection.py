@@ -724,7 +724,7 @@ class Injector(object):
                 if not item.needs_write:
                     self._add_status(item, item.outcome.report)
             if state == "present" and cfg.get("ca_secret") and not (ca_copy and ca_copy["name"] == cfg["ca_secret"]):
-                self._check_ca_secret(cfg["ca_secret"], writes)
+                self._check_ca_secret(cfg["ca_secret"], writes, cfg.get("ca_secret_key") or "ca.crt")
             self._report_shared_fields(writes)
             ca_plan = self._ca_plan(ca_copy, items, listing, cluster_wide, kinds) if ca_copy else None
             if ca_plan and ca_plan["before"] is not None:
@@ -1190,9 +1190,10 @@ class Injector(object):
         return (item.ref, before, after)
 
     # ------------------------------------------------------------ CA copies
-    def _check_ca_secret(self, name, writes):
-        """``defaults.ca_secret`` must exist in every namespace where this run writes a template that mounts it (its
-        pods could not start without it): raises ``SwckError`` before the first write, naming the namespaces.
+    def _check_ca_secret(self, name, writes, key="ca.crt"):
+        """``defaults.ca_secret`` must exist, holding ``key`` (``defaults.ca_secret_key``), in every namespace where
+        this run writes a template that mounts it (its pods could not start without it): raises ``SwckError``
+        before the first write, naming the namespaces.
 
         One LIST of Secrets by name across the cluster; credentials that may not list Secrets there GET it in each
         of those namespaces instead.  A namespace where neither is allowed (403) gets a warning."""
@@ -1200,16 +1201,26 @@ class Injector(object):
         if not namespaces:
             return
         res = self.client.resource("v1", "Secret")
-        found, unknown = set(), set()
+        found, unknown, keyless = set(), set(), set()
+
+        def note(secret):
+            namespace = secret["metadata"].get("namespace")
+            if key in (secret.get("data") or {}):
+                found.add(namespace)
+            else:
+                keyless.add(namespace)
+
         try:
-            found = set(s["metadata"].get("namespace") for s in self.client.list(res, field_selector="metadata.name=" + name))
+            for secret in self.client.list(res, field_selector="metadata.name=" + name):
+                note(secret)
         except ApiError as err:
             if err.status != 403:
                 raise
             for namespace in namespaces:
                 try:
-                    if self.client.read(res, namespace, name) is not None:
-                        found.add(namespace)
+                    secret = self.client.read(res, namespace, name)
+                    if secret is not None:
+                        note(secret)
                 except ApiError as inner:
                     if inner.status != 403:
                         raise
@@ -1217,7 +1228,13 @@ class Injector(object):
         if unknown:
             self.result.warn("defaults.ca_secret: cannot read Secret %s in namespace(s) %s (403 Forbidden): not checked "
                              "that it exists there" % (name, ", ".join(sorted(unknown))))
-        missing = sorted(set(namespaces) - found - unknown)
+        lacking = sorted(set(namespaces) & keyless)
+        if lacking:
+            raise SwckError("defaults.ca_secret: Secret %s has no key %s in namespace(s) %s, where the injected workloads "
+                            "would mount that key (their pods could not start): add it, or set defaults.ca_secret_key "
+                            "to the key that holds the CA; nothing was written" % (name, key, ", ".join(lacking)),
+                            field="defaults.ca_secret_key", namespaces=lacking)
+        missing = sorted(set(namespaces) - found - unknown - keyless)
         if missing:
             raise SwckError("defaults.ca_secret: Secret %s does not exist in namespace(s) %s, where the injected workloads "
                             "would mount it (their pods could not start): create it there first (key defaults.ca_secret_"

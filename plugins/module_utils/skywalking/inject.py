@@ -196,6 +196,9 @@ _TOOL_DIRS = ("/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/
 _LIBRARY_DIRS = ("/lib", "/lib32", "/lib64", "/libx32", "/usr/lib", "/usr/lib32", "/usr/lib64", "/usr/libx32",
                  "/usr/libexec", "/usr/local/lib")
 _PROTECTED_PATHS = (AGENT_HOME,) + _TOOL_DIRS + _LIBRARY_DIRS + ("/etc", "/dev", "/proc", "/sys")
+# at or inside: Debian/Ubuntu multiarch library directories (/usr/lib/x86_64-linux-gnu holds libc), the JVMs of
+# Debian's packages (/usr/lib/jvm) and of the Eclipse Temurin images (/opt/java)
+_RUNTIME_DIRS = re.compile(r"(/(?:usr/)?lib/[a-z0-9_]+-linux-[a-z0-9_]+|/usr/lib/jvm|/opt/java)(?:/.*)?\Z")
 # the variables a JVM or its launcher reads options from, where a -javaagent would load a second agent
 _JVM_OPTION_VARS = ("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS")
 _PLUGIN_UNSAFE = re.compile(r"[\"`$\\\n\r\s']")
@@ -750,6 +753,10 @@ def mount_path_problem(mount):
     segments = mount.split("/")[1:]
     if any(segment in (".", "..") for segment in segments):
         return "%r has a '.' or '..' segment; give the path itself" % (mount,)
+    runtime = _RUNTIME_DIRS.match(mount)
+    if runtime or mount == "/opt":
+        return ("%r overlaps %s, where the C library or the JVM of the containers lives: the shared volume would hide "
+                "it" % (mount, runtime.group(1) if runtime else "/opt/java"))
     for path in _PROTECTED_PATHS:
         inside = mount.startswith(path + "/") and path in (AGENT_HOME, "/dev", "/proc", "/sys")
         if path == mount or path.startswith(mount + "/") or inside:
@@ -1402,7 +1409,9 @@ def _check_env_size(name, value, field):
 
 
 # -javaagent:<jar>[=options]: the jar ends at '=' (its options), whitespace, a quote or a shell separator
-_JAVAAGENT = re.compile(r"-javaagent:([^\s=\"';&|]+)")
+# -javaagent:<jar>[=<options>], also quoted as a whole ("-javaagent:/a b/x.jar") or in its path (-javaagent:"/a b/x.jar"),
+# which the JVM's option parser accepts in JAVA_TOOL_OPTIONS
+_JAVAAGENT = re.compile(r"([\"'])-javaagent:([^\"'=]+)|-javaagent:([\"'])([^\"'=]+)|-javaagent:([^\s=\"';&|]+)")
 _SKYWALKING_JAR = re.compile(r"skywalking-agent([-_.][-_.A-Za-z0-9]*)?\.jar")
 # jar names (or paths) of tracing / APM agents: two of them in one JVM can conflict (both instrument the same classes)
 _TRACING_AGENTS = re.compile(r"opentelemetry|(?<![a-z])otel|dd-java-agent|datadog|elastic-apm|newrelic|pinpoint|"
@@ -1412,7 +1421,9 @@ _TRACING_AGENTS = re.compile(r"opentelemetry|(?<![a-z])otel|dd-java-agent|datado
 
 def java_agents(text):
     """The jars that ``-javaagent:`` options in ``text`` (a JVM options value, a command word, a shell line) load."""
-    return [found.group(1) for found in _JAVAAGENT.finditer(text)] if isinstance(text, str) else []
+    if not isinstance(text, str):
+        return []
+    return [found.group(2) or found.group(4) or found.group(5) for found in _JAVAAGENT.finditer(text)]
 
 
 def is_skywalking_jar(jar):
@@ -2157,6 +2168,9 @@ def _check_swagent_spec(spec, field):
                                                              "letters, digits and '-', at most 63 characters)"
                              % (spec["sharedVolumeName"],))
     for _annotation, name, _key, _directory in PLUGIN_FAMILIES:
+        if spec.get(name) is not None and not isinstance(spec[name], list):  # SWCK's CRD: []string
+            raise InjectionError(field("spec." + name), "must be a list of strings, got %s %r"
+                                 % (type_name(spec[name]), spec[name]))
         try:
             plugin_pattern(spec.get(name))
         except ValueError as exc:
@@ -2371,6 +2385,51 @@ def check_env_var(item, field):
         if required and not ref.get(key):
             raise InjectionError(where, "needs %s" % key)
     _check_no_control(ref, where)
+    problem = _env_source_problem(given[0], ref)
+    if problem:
+        raise InjectionError("%s.%s" % (where, problem[0]), problem[1])
+
+
+# What the API server accepts in an env var's valueFrom (k8s.io/kubernetes pkg/apis/core/validation/validation.go:
+# validEnvDownwardAPIFieldPathExpressions, validContainerResourceFieldPathPrefixesWithDownwardAPIHugePages)
+_ENV_FIELD_PATHS = ("metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName", "spec.serviceAccountName",
+                    "status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs")
+_ENV_FIELD_PATH_SUBSCRIPT = re.compile(r"metadata\.(labels|annotations)\['([^'\]]+)'\]")
+_ENV_RESOURCES = ("limits.cpu", "limits.memory", "limits.ephemeral-storage", "requests.cpu", "requests.memory",
+                  "requests.ephemeral-storage")
+
+
+def _env_source_problem(kind, ref):
+    """``(field, problem)`` for a valueFrom source the API server would refuse, or None (see _ENV_FIELD_PATHS)."""
+    from ansible_collections.skywalking.swck.plugins.module_utils.skywalking.spec import configmap_key_problem
+
+    if kind in ("secretKeyRef", "configMapKeyRef"):
+        if not _DNS_SUBDOMAIN.fullmatch(ref["name"]):
+            return "name", "%r is not a %s name (lowercase letters, digits, '-' and '.')" % (
+                ref["name"], "Secret" if kind == "secretKeyRef" else "ConfigMap")
+        problem = configmap_key_problem(ref["key"])
+        if problem:
+            return "key", "%r %s" % (ref["key"], problem)
+    elif kind == "fieldRef":
+        path = ref["fieldPath"]
+        if path not in _ENV_FIELD_PATHS and not _ENV_FIELD_PATH_SUBSCRIPT.fullmatch(path):
+            known = ", ".join(_ENV_FIELD_PATHS)
+            return "fieldPath", ("%r is not a field an env var can read (%s, metadata.labels['<key>'], "
+                                 "metadata.annotations['<key>'])%s" % (path, known, _did_you_mean(path, _ENV_FIELD_PATHS)))
+        if ref.get("apiVersion") not in (None, "", "v1"):
+            return "apiVersion", "must be v1, got %r" % (ref["apiVersion"],)
+    elif kind == "resourceFieldRef":
+        resource = ref["resource"]
+        if resource not in _ENV_RESOURCES and not re.fullmatch(r"(limits|requests)\.hugepages-[0-9A-Za-z]+", resource):
+            return "resource", "%r is not a container resource an env var can read (%s, limits.hugepages-<size>)%s" % (
+                resource, ", ".join(_ENV_RESOURCES), _did_you_mean(resource, _ENV_RESOURCES))
+        if ref.get("containerName") is not None and not _DNS_LABEL.fullmatch(ref["containerName"]):
+            return "containerName", "%r is not a container name" % (ref["containerName"],)
+        if ref.get("divisor") is not None:
+            number = _quantity(ref["divisor"])
+            if number is None or number <= 0:
+                return "divisor", "%r is not a quantity greater than 0" % (ref["divisor"],)
+    return None
 
 
 _PROFILE = {"type": ("RuntimeDefault", "Localhost", "Unconfined"), "localhostProfile": "string"}

@@ -56,6 +56,13 @@ def test_input_that_is_no_object_is_refused(flt, data, name):
     assert str(err.value) == "expects a Kubernetes object, a list of them or a List; got %s" % name
 
 
+@pytest.mark.parametrize("flt", [inject_filter.inject_java_agent, remove_filter.remove_java_agent])
+def test_list_items_that_are_no_object_are_refused(flt):
+    with pytest.raises(AnsibleFilterError) as err:
+        flt([deployment(), "kind: Deployment"])
+    assert str(err.value).startswith("item 1: expects a Kubernetes object (a mapping), got string (parse YAML text")
+
+
 def test_ansible_types_are_objects_and_lists():
     data = _AnsibleLazyTemplateList([_AnsibleLazyTemplateDict(deployment())])
     assert inj.is_injected(inject_filter.inject_java_agent(data)[0])

@@ -61,7 +61,8 @@ BAD_SPECS = [
     ({"javaSidecar": {"command": "sh"}}, "SwAgent apps/java: spec.javaSidecar.command", "must be a list of strings"),
     ({"javaSidecar": {"image": 5}}, "SwAgent apps/java: spec.javaSidecar.image", "image reference"),
     ({"javaSidecar": {"image": "a\x00b"}}, "SwAgent apps/java: spec.javaSidecar.image", "control character"),
-    ({"optionalPlugins": "trace\x7f"}, "SwAgent apps/java: spec.optionalPlugins", "control character"),
+    ({"optionalPlugins": ["trace\x7f"]}, "SwAgent apps/java: spec.optionalPlugins[0]", "control character"),
+    ({"optionalPlugins": "trace"}, "SwAgent apps/java: spec.optionalPlugins", "must be a list of strings"),
 ]
 
 
@@ -248,7 +249,7 @@ def test_a_metrics_agent_gets_a_neutral_note():
 
 
 def test_java_agents_parses_options():
-    assert inj.java_agents("-Xmx1g -javaagent:/a/b.jar=x=1,y=2 '-javaagent:/c d.jar'") == ["/a/b.jar", "/c"]
+    assert inj.java_agents("-Xmx1g -javaagent:/a/b.jar=x=1,y=2 '-javaagent:/c d.jar'") == ["/a/b.jar", "/c d.jar"]
     assert inj.java_agents(None) == []
     assert inj.is_skywalking_jar("/x/skywalking-agent.jar") and not inj.is_skywalking_jar("/x/skywalking-agent.jar2")
 
@@ -278,6 +279,31 @@ def test_control_characters_in_annotations_are_refused_naming_them(key, value):
                                   "/lib32", "/usr/lib32", "/usr/local/lib"])
 def test_tool_and_library_directories_are_refused(path):
     assert "system directory" in inj.mount_path_problem(path)
+
+
+@pytest.mark.parametrize("path", ["/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu/sky", "/usr/lib/jvm",
+                                  "/opt/java/openjdk", "/opt"])
+def test_the_c_library_and_jvm_directories_are_refused(path):
+    assert "the C library or the JVM" in inj.mount_path_problem(path)
+
+
+@pytest.mark.parametrize("text, jars", [
+    ('"-javaagent:/opt/Sky Walking/skywalking-agent.jar" -Xmx1g', ["/opt/Sky Walking/skywalking-agent.jar"]),
+    ("-javaagent:'/opt/a b/otel.jar'=k=v -javaagent:/x/y.jar", ["/opt/a b/otel.jar", "/x/y.jar"]),
+    ("java -javaagent:/sky/agent/skywalking-agent.jar=agent.service_name=x -jar app.jar",
+     ["/sky/agent/skywalking-agent.jar"]),
+])
+def test_quoted_agent_paths_are_read_whole(text, jars):
+    assert inj.java_agents(text) == jars
+
+
+def test_a_quoted_skywalking_agent_is_not_loaded_twice():
+    quoted = '"-javaagent:/opt/Sky Walking/skywalking-agent.jar"'
+    obj = deployment({})
+    obj["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "JAVA_TOOL_OPTIONS", "value": quoted}]
+    outcome = inj.inject_object(obj, {"backend_service": "oap:11800"})
+    env = {e["name"]: e.get("value") for e in outcome.obj["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["JAVA_TOOL_OPTIONS"].count("skywalking-agent.jar") == 1, env
 
 
 @pytest.mark.parametrize("path", ["/usr/lib64/sky", "/usr/local/sky", "/usr/share/sky", "/opt/sky"])
@@ -360,3 +386,28 @@ def test_the_env_value_annotation_is_one_jvm_option_too():
     key = S + "env.Value"
     report = error_of(deployment({key: "-javaagent:/a/skywalking-agent.jar -Dx=1"}))
     assert report["annotation"] == key and "whitespace" in report["reason"]
+
+
+# --- env sources the API server would refuse are refused first ---------------------------------------------------
+
+@pytest.mark.parametrize("source, field, says", [
+    ({"fieldRef": {"fieldPath": "bogus.path"}}, "valueFrom.fieldRef.fieldPath", "not a field an env var can read"),
+    ({"fieldRef": {"fieldPath": "metadata.name", "apiVersion": "v2"}}, "valueFrom.fieldRef.apiVersion", "v1"),
+    ({"configMapKeyRef": {"name": "BAD NAME", "key": "k"}}, "valueFrom.configMapKeyRef.name", "not a ConfigMap name"),
+    ({"secretKeyRef": {"name": "s", "key": "a b"}}, "valueFrom.secretKeyRef.key", "not a valid key"),
+    ({"resourceFieldRef": {"resource": "limits.gpu"}}, "valueFrom.resourceFieldRef.resource", "container resource"),
+    ({"resourceFieldRef": {"resource": "limits.cpu", "divisor": "0"}}, "valueFrom.resourceFieldRef.divisor",
+     "greater than 0"),
+])
+def test_env_sources_the_api_server_refuses(source, field, says):
+    with pytest.raises(SpecError) as err:
+        inj.check_env_var({"name": "A", "valueFrom": source}, "defaults.env[0]")
+    assert err.value.field == "defaults.env[0]." + field and says in err.value.problem
+
+
+@pytest.mark.parametrize("source", [{"fieldRef": {"fieldPath": "metadata.labels['app']"}},
+                                    {"fieldRef": {"fieldPath": "status.podIP", "apiVersion": "v1"}},
+                                    {"resourceFieldRef": {"resource": "requests.memory", "divisor": "1Mi"}},
+                                    {"secretKeyRef": {"name": "sw-auth", "key": "token", "optional": True}}])
+def test_env_sources_the_api_server_accepts(source):
+    inj.check_env_var({"name": "A", "valueFrom": source}, "defaults.env[0]")
