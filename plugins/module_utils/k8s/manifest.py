@@ -29,6 +29,7 @@ APPLYSET_PART_OF_LABEL = "applyset.kubernetes.io/part-of"
 # The field manager of an instance: one per instance, so two instances never share ownership.
 FIELD_MANAGER_PREFIX = "skywalking.swck/"
 
+# used with fullmatch: Python's "$" also matches before a final newline ("web\n" is no name)
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
@@ -57,15 +58,15 @@ def member_selector(applyset_id):
 
 
 def is_dns_label(value):
-    return isinstance(value, str) and len(value) <= 63 and bool(_DNS_LABEL.match(value))
+    return isinstance(value, str) and len(value) <= 63 and bool(_DNS_LABEL.fullmatch(value))
 
 
 def is_dns_subdomain(value):
-    return isinstance(value, str) and len(value) <= 253 and bool(_DNS_SUBDOMAIN.match(value))
+    return isinstance(value, str) and len(value) <= 253 and bool(_DNS_SUBDOMAIN.fullmatch(value))
 
 
 def is_label_value(value):
-    return isinstance(value, str) and len(value) <= 63 and bool(_LABEL_VALUE.match(value))
+    return isinstance(value, str) and len(value) <= 63 and bool(_LABEL_VALUE.fullmatch(value))
 
 
 def is_qualified_key(key):
@@ -75,7 +76,7 @@ def is_qualified_key(key):
     prefix, name = key.rpartition("/")[::2]
     if "/" in key and not is_dns_subdomain(prefix):
         return False
-    return len(name) <= 63 and bool(_QUALIFIED_NAME.match(name))
+    return len(name) <= 63 and bool(_QUALIFIED_NAME.fullmatch(name))
 
 
 # ApplySets (and field managers) of the SkyWalking modules start with this; apply tasks may not.
@@ -194,10 +195,10 @@ def validate_object(path, obj):
     if not isinstance(obj, dict):
         raise SpecError(path, "must be an object (mapping), not %s" % type(obj).__name__)
     api_version = obj.get("apiVersion")
-    if not isinstance(api_version, str) or not _API_VERSION.match(api_version):
+    if not isinstance(api_version, str) or not _API_VERSION.fullmatch(api_version):
         raise SpecError(path + ".apiVersion", "%r is not a valid apiVersion (e.g. v1, apps/v1)" % (api_version,))
     kind = obj.get("kind")
-    if not isinstance(kind, str) or not _KIND.match(kind):
+    if not isinstance(kind, str) or not _KIND.fullmatch(kind):
         raise SpecError(path + ".kind", "%r is not a valid kind (e.g. Deployment)" % (kind,))
     meta = obj.get("metadata")
     if not isinstance(meta, dict):

@@ -78,7 +78,7 @@ try:
 except ImportError:  # pragma: no cover - older Pythons
     import sre_parse as _sre_parse  # pylint: disable=deprecated-module
 
-from ansible_collections.skywalking.swck.plugins.module_utils.k8s import quantity
+from ansible_collections.skywalking.swck.plugins.module_utils.k8s import manifest, quantity
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import SpecError
 from ansible_collections.skywalking.swck.plugins.module_utils.skywalking import names
 from ansible_collections.skywalking.swck.plugins.module_utils.skywalking.agent_keys import AGENT_CONFIG_KEYS, AGENT_VERSION
@@ -185,8 +185,6 @@ _ENV_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 _MOUNT_PATH = re.compile(r"(/[A-Za-z0-9._-]+)+")
 _HOSTNAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?")
 _PORT = re.compile(r"[0-9]{1,5}")
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
-_DNS_SUBDOMAIN = re.compile(r"(?=.{1,253}\Z)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _SECRET_KEY = re.compile(r"[-._a-zA-Z0-9]{1,253}")
 # Mount paths the shared volume must not cover (be, or be a parent of): the agent image's own agent (the
 # copy command reads it; a path inside it would copy it into itself), the directories of the tools the init
@@ -2256,7 +2254,7 @@ def _validate_defaults(cfg):
         except ValueError as exc:
             raise SpecError("defaults.%s" % key, str(exc))
     if cfg["ca_secret"] is not None:
-        if not isinstance(cfg["ca_secret"], str) or not _DNS_SUBDOMAIN.fullmatch(cfg["ca_secret"]):
+        if not isinstance(cfg["ca_secret"], str) or not manifest.is_dns_subdomain(cfg["ca_secret"]):
             raise SpecError("defaults.ca_secret", "%r is not the name of a Secret (a DNS subdomain: lower-case "
                                                   "letters, digits, '-' and '.')" % (cfg["ca_secret"],))
         if len(cfg["volume_name"]) > 60:
@@ -2404,7 +2402,7 @@ def _env_source_problem(kind, ref):
     from ansible_collections.skywalking.swck.plugins.module_utils.skywalking.spec import configmap_key_problem
 
     if kind in ("secretKeyRef", "configMapKeyRef"):
-        if not _DNS_SUBDOMAIN.fullmatch(ref["name"]):
+        if not manifest.is_dns_subdomain(ref["name"]):
             return "name", "%r is not a %s name (lowercase letters, digits, '-' and '.')" % (
                 ref["name"], "Secret" if kind == "secretKeyRef" else "ConfigMap")
         problem = configmap_key_problem(ref["key"])
@@ -2423,7 +2421,7 @@ def _env_source_problem(kind, ref):
         if resource not in _ENV_RESOURCES and not re.fullmatch(r"(limits|requests)\.hugepages-[0-9A-Za-z]+", resource):
             return "resource", "%r is not a container resource an env var can read (%s, limits.hugepages-<size>)%s" % (
                 resource, ", ".join(_ENV_RESOURCES), _did_you_mean(resource, _ENV_RESOURCES))
-        if ref.get("containerName") is not None and not _DNS_LABEL.fullmatch(ref["containerName"]):
+        if ref.get("containerName") is not None and not manifest.is_dns_label(ref["containerName"]):
             return "containerName", "%r is not a container name" % (ref["containerName"],)
         if ref.get("divisor") is not None:
             number = _quantity(ref["divisor"])
@@ -2495,7 +2493,7 @@ def _check_schema(value, schema, field):
 
 
 def _is_dns_label(value):
-    return isinstance(value, str) and _DNS_LABEL.fullmatch(value) is not None
+    return manifest.is_dns_label(value)
 
 
 def _is_str_list(value):

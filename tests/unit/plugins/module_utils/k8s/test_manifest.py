@@ -224,3 +224,11 @@ def _live(labels=None, annotations=None, owners=None):
 def test_ownership(live, verdict, fragment):
     got = manifest.ownership(live, "id-a", "a")
     assert got[0] == verdict and fragment in got[1]
+
+
+@pytest.mark.parametrize("check, value", [
+    (manifest.is_dns_label, "web\n"), (manifest.is_dns_subdomain, "a.b\n"), (manifest.is_label_value, "v1\n"),
+    (manifest.is_qualified_key, "app\n"), (manifest.is_qualified_key, "example.com\n/app"),
+])
+def test_a_trailing_line_break_is_no_name(check, value):
+    assert check(value.replace("\n", "")) and not check(value)
