@@ -83,9 +83,13 @@ _CLUSTER_ENV = frozenset(["SW_CLUSTER", "SW_CLUSTER_K8S_NAMESPACE", "SW_CLUSTER_
                           "SKYWALKING_COLLECTOR_UID"])
 _STORAGE_ENV = frozenset([
     "SW_STORAGE", "SW_STORAGE_ES_CLUSTER_NODES", "SW_STORAGE_ES_HTTP_PROTOCOL", "SW_ES_USER", "SW_ES_PASSWORD",
+    # _HOST/_PORT: what OAP 9.x read (its application.yml banyandb host/port) before SW_STORAGE_BANYANDB_TARGETS;
+    # OAP 10.4/11.0 read neither, but older SWCK OAPServer resources still carry them: the migration folds them
+    # into the targets
     "SW_STORAGE_BANYANDB_TARGETS", "SW_STORAGE_BANYANDB_HOST", "SW_STORAGE_BANYANDB_PORT",
     "SW_STORAGE_BANYANDB_USER", "SW_STORAGE_BANYANDB_PASSWORD",
     "SW_JDBC_URL", "SW_DATA_SOURCE_USER", "SW_DATA_SOURCE_PASSWORD"])
+# prefixes of OAP's SW_CORE_GRPC_SSL_* / SW_CORE_REST_SSL_* names (oap_env.py), which spec.oap.tls sets
 _TLS_ENV_PREFIXES = ("SW_CORE_GRPC_SSL_", "SW_CORE_REST_SSL_")
 # Satellite env names the collection sets (builders/satellite.py): it finds this cluster's OAP pods.
 _SATELLITE_FINDER_ENV = frozenset([
