@@ -71,6 +71,19 @@ def pytest_collection_modifyitems(config, items):
                 _NOT_RUN.append((item.nodeid, why))
 
 
+def open_crd(group, plural, kind, status=False):
+    """A namespaced CustomResourceDefinition ``<plural>.<group>`` (v1) whose schema takes any field; ``status``
+    adds the status subresource."""
+    version = {"name": "v1", "served": True, "storage": True,
+               "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}
+    if status:
+        version["subresources"] = {"status": {}}
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "%s.%s" % (plural, group)},
+            "spec": {"group": group, "scope": "Namespaced", "names": {"plural": plural, "kind": kind},
+                     "versions": [version]}}
+
+
 @pytest.fixture(scope="session")
 def kube_version():
     """The Kubernetes version this session runs against, e.g. "v1.37.2"."""

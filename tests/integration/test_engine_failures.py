@@ -15,7 +15,7 @@ from ansible_collections.skywalking.swck.plugins.module_utils.k8s.engine import 
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import SpecError, SwckError, WaitTimeout
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.plan import Gate, Plan
 
-from .conftest import FAILING_IMAGE, NEVER_READY_IMAGE, WRITE_VERBS
+from .conftest import FAILING_IMAGE, NEVER_READY_IMAGE, WRITE_VERBS, open_crd
 
 
 def get(plane, path):
@@ -121,11 +121,7 @@ def test_a_deterministic_server_error_is_sent_once(client, namespace, audit):
 def test_an_object_too_large_for_etcd_is_named(client, namespace):
     """A dry run passes (nothing reaches etcd); the real write is refused by etcd: the error names the object."""
     group = "big-%s.example.com" % namespace
-    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-           "metadata": {"name": "blobs." + group},
-           "spec": {"group": group, "scope": "Namespaced", "names": {"plural": "blobs", "kind": "Blob"},
-                    "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
-                        "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}
+    crd = open_crd(group, "blobs", "Blob")
     blob = {"apiVersion": group + "/v1", "kind": "Blob", "metadata": {"name": "huge", "namespace": namespace},
             "data": "x" * (2 * 1024 * 1024)}
     Engine(client).apply([crd], "big-crd")
@@ -192,12 +188,7 @@ def test_a_failed_gate_stops_later_stages(client, control_plane, namespace):
 
 def test_condition_gate_on_a_custom_resource(client, control_plane, namespace):
     group = "gate-%s.example.com" % namespace
-    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-           "metadata": {"name": "stores." + group},
-           "spec": {"group": group, "scope": "Namespaced", "names": {"plural": "stores", "kind": "Store"},
-                    "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
-                                  "schema": {"openAPIV3Schema": {"type": "object",
-                                                                 "x-kubernetes-preserve-unknown-fields": True}}}]}}
+    crd = open_crd(group, "stores", "Store", status=True)
     store = {"apiVersion": group + "/v1", "kind": "Store", "metadata": {"name": "db", "namespace": namespace},
              "spec": {"size": 1}}
     plan = Plan()

@@ -18,7 +18,7 @@ from ansible_collections.skywalking.swck.plugins.module_utils.k8s.client import 
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.engine import Engine
 from ansible_collections.skywalking.swck.plugins.module_utils.k8s.errors import SpecError, SwckError
 
-from .conftest import WRITE_VERBS
+from .conftest import WRITE_VERBS, open_crd
 
 RBAC = "rbac.authorization.k8s.io/v1"
 
@@ -217,11 +217,7 @@ def test_items_other_managers_add_and_empty_values_cost_no_write(client, control
 # --------------------------------------------------------------- prune
 def test_prune_uses_the_applyset_and_spares_what_controllers_create(client, control_plane, namespace, audit):
     group = "prune-%s.example.com" % namespace
-    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-           "metadata": {"name": "gadgets." + group},
-           "spec": {"group": group, "scope": "Namespaced", "names": {"plural": "gadgets", "kind": "Gadget"},
-                    "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
-                        "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}
+    crd = open_crd(group, "gadgets", "Gadget")
     gadget = {"apiVersion": group + "/v1", "kind": "Gadget", "metadata": {"name": "g", "namespace": namespace},
               "spec": {"a": 1}}
     webhook = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",

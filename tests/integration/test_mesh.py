@@ -129,12 +129,17 @@ def mesh_task(ns, **extra):
     return {"name": "mesh", "skywalking.swck.mesh": args}
 
 
-def test_mesh_module_idempotent_check_diff_and_rbac(playbook, control_plane, audit):
-    ns = istio_namespace(control_plane)
+def cluster_namespace(control_plane, ns):
+    """Create the namespace of the cluster ``mesh_task`` names; returns it and the name of OAP's mesh ClusterRole."""
     sky = "sky-" + ns[-8:]
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": sky}}
     assert control_plane.request("POST", "/api/v1/namespaces", namespace)[0] == 201
-    role = "skywalking-swck:%s:sky:oap-mesh" % sky
+    return sky, "skywalking-swck:%s:sky:oap-mesh" % sky
+
+
+def test_mesh_module_idempotent_check_diff_and_rbac(playbook, control_plane, audit):
+    ns = istio_namespace(control_plane)
+    sky, role = cluster_namespace(control_plane, ns)
 
     audit.start()
     checked = playbook.run([mesh_task(ns, rbac=True)], check=True, diff=True)
@@ -190,10 +195,7 @@ def test_rbac_refused_before_any_write_when_the_cluster_namespace_is_missing(pla
 
 def test_removal_without_cluster_deletes_the_rbac_it_created(playbook, control_plane, audit):
     ns = istio_namespace(control_plane)
-    sky = "sky-" + ns[-8:]
-    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": sky}}
-    assert control_plane.request("POST", "/api/v1/namespaces", namespace)[0] == 201
-    role = "skywalking-swck:%s:sky:oap-mesh" % sky
+    sky, role = cluster_namespace(control_plane, ns)
     first = playbook.run([mesh_task(ns, rbac=True)])
     assert first[0]["changed"] is True
     assert configmap(control_plane, ns)["metadata"]["annotations"][mesh.RBAC_ANNOTATION] == "%s/sky-mesh" % sky
